@@ -1,0 +1,276 @@
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+
+#include "http/http_server.h"
+#include "log.h"
+
+struct http_server {
+	struct evhttp *http;
+	struct http_server_conf conf;
+};
+
+static const char *status_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 302: return "Found";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 422: return "Unprocessable Entity";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+static unsigned method_bit(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET: return HTTP_GET;
+	case EVHTTP_REQ_POST: return HTTP_POST;
+	case EVHTTP_REQ_PUT: return HTTP_PUT;
+	case EVHTTP_REQ_DELETE: return HTTP_DELETE;
+	case EVHTTP_REQ_PATCH: return HTTP_PATCH;
+	case EVHTTP_REQ_HEAD: return HTTP_HEAD;
+	case EVHTTP_REQ_OPTIONS: return HTTP_OPTIONS;
+	default: return HTTP_OTHER;
+	}
+}
+
+const char *http_req_query(const struct http_req *req, const char *name)
+{
+	return evhttp_find_header(&req->query, name);
+}
+
+int http_req_query_bool(const struct http_req *req, const char *name, bool def)
+{
+	const char *v = http_req_query(req, name);
+
+	if (v == NULL)
+		return def;
+	if (strcasecmp(v, "true") == 0)
+		return 1;
+	if (strcasecmp(v, "false") == 0)
+		return 0;
+	return -1;
+}
+
+const char *http_req_header(const struct http_req *req, const char *name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(req->ev),
+	                          name);
+}
+
+const char *http_req_body(struct http_req *req, size_t *len_r)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
+	size_t len = evbuffer_get_length(in);
+	unsigned char *p;
+
+	/* A NUL after the body lets parsers read it as a string; it is not
+	 * part of the body. */
+	evbuffer_add(in, "", 1);
+	p = evbuffer_pullup(in, -1);
+	*len_r = len;
+	return (const char *)p;
+}
+
+void http_reply_header(struct http_req *req, const char *name,
+                       const char *value)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req->ev), name,
+	                  value);
+}
+
+void http_reply_raw(struct http_req *req, int status, const char *content_type,
+                    const void *body, size_t len)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	if (req->replied) {
+		log_error("BUG: second reply to %s", req->path);
+		return;
+	}
+	req->replied = true;
+	if (content_type != NULL)
+		http_reply_header(req, "Content-Type", content_type);
+	if (out != NULL && len > 0)
+		evbuffer_add(out, body, len);
+	evhttp_send_reply(req->ev, status, status_reason(status), out);
+	if (out != NULL)
+		evbuffer_free(out);
+}
+
+void http_reply_json(struct http_req *req, int status, struct json_object *body)
+{
+	size_t len = 0;
+	const char *s = "";
+
+	if (body != NULL)
+		s = json_object_to_json_string_length(
+			body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+			&len);
+	http_reply_raw(req, status, "application/json; charset=utf-8", s, len);
+	json_object_put(body);
+}
+
+void http_reply_message(struct http_req *req, int status, const char *fmt, ...)
+{
+	struct json_object *body = json_object_new_object();
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_object_add(body, "message", json_object_new_string(msg));
+	http_reply_json(req, status, body);
+}
+
+/* Every request enters here. */
+static void http_dispatch(struct evhttp_request *ev, void *arg)
+{
+	struct http_server *server = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+	const char *raw_path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	const char *raw_query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+	struct http_req req = {.ev = ev, .app = server->conf.app};
+	enum http_route_result found;
+	char allow[96];
+
+	TAILQ_INIT(&req.query);
+	req.method = method_bit(evhttp_request_get_command(ev));
+	req.path = evhttp_uridecode(raw_path != NULL && raw_path[0] != '\0'
+	                                    ? raw_path
+	                                    : "/",
+	                            0, NULL);
+	if (req.path == NULL ||
+	    (raw_query != NULL && evhttp_parse_query_str(raw_query, &req.query) != 0)) {
+		if (req.path == NULL)
+			req.path = strdup("?");
+		http_reply_message(&req, 400, "The request URI cannot be decoded");
+		goto out_free;
+	}
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(ev)) >
+	    server->conf.max_body_bytes) {
+		/* The rest of a body we refuse may still be in flight: close
+		 * rather than read it as the next request. */
+		http_reply_header(&req, "Connection", "close");
+		http_reply_message(&req, 413,
+		                   "Request body is larger than %zu bytes; send "
+		                   "less or raise --http_max_body_bytes",
+		                   server->conf.max_body_bytes);
+		goto out_free;
+	}
+	found = http_router_match(server->conf.routes, server->conf.n_routes,
+	                          req.method, req.path, &req.match);
+	switch (found) {
+	case HTTP_ROUTE_FOUND:
+		req.match.route->handler(&req);
+		if (!req.replied) {
+			log_error("BUG: no reply to %s", req.path);
+			http_reply_message(&req, 500, "Internal error: no reply");
+		}
+		break;
+	case HTTP_ROUTE_NO_METHOD:
+		http_methods_format(req.match.allowed, allow, sizeof(allow));
+		http_reply_header(&req, "Allow", allow);
+		http_reply_message(&req, 405,
+		                   "HTTP method %s is not allowed for %s; "
+		                   "use %s",
+		                   http_method_name(req.method) != NULL
+		                           ? http_method_name(req.method)
+		                           : "(other)",
+		                   req.path, allow);
+		break;
+	case HTTP_ROUTE_NO_PATH:
+		http_reply_message(&req, 404, "URI %s not found", req.path);
+		break;
+	}
+out_free:
+	evhttp_clear_headers(&req.query);
+	free(req.path);
+}
+
+int http_server_new(struct event_base *base, const struct http_server_conf *conf,
+                    struct http_server **server_r, char *err, size_t errlen)
+{
+	struct http_server *server = calloc(1, sizeof(*server));
+	struct evhttp_bound_socket *bound;
+	int one = 1;
+	/* libevent answers bodies over its own cap with a 413 of its own,
+	 * before any handler runs; keep that cap well above ours so our JSON
+	 * 413 answers everything but abuse. */
+	size_t cap = conf->max_body_bytes > SIZE_MAX / 4 ? SIZE_MAX
+	                                               : conf->max_body_bytes * 4;
+
+	if (server == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	server->conf = *conf;
+	server->http = evhttp_new(base);
+	if (server->http == NULL) {
+		snprintf(err, errlen, "cannot create the HTTP server");
+		goto fail_free_server;
+	}
+	evhttp_set_allowed_methods(
+		server->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+		                      EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
+		                      EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS |
+		                      EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
+	evhttp_set_max_body_size(server->http, (ev_ssize_t)(cap > (size_t)EV_SSIZE_MAX ? (size_t)EV_SSIZE_MAX : cap));
+	evhttp_set_flags(server->http, EVHTTP_SERVER_LINGERING_CLOSE);
+	evhttp_set_gencb(server->http, http_dispatch, server);
+	bound = evhttp_bind_socket_with_handle(server->http, conf->address,
+	                                       conf->port);
+	if (bound == NULL) {
+		snprintf(err, errlen,
+		         "cannot listen on %s port %u: %s; stop what uses the "
+		         "port or choose another --http_address/--http_port",
+		         conf->address, (unsigned)conf->port, strerror(errno));
+		goto fail_free_http;
+	}
+	/* Accepted sockets inherit TCP_NODELAY from the listener on Linux. */
+	if (setsockopt(evhttp_bound_socket_get_fd(bound), IPPROTO_TCP,
+	               TCP_NODELAY, &one, sizeof(one)) != 0)
+		log_warn("cannot set TCP_NODELAY on the API socket: %s",
+		         strerror(errno));
+	*server_r = server;
+	return 0;
+
+fail_free_http:
+	evhttp_free(server->http);
+fail_free_server:
+	free(server);
+	return -1;
+}
+
+void http_server_free(struct http_server *server)
+{
+	if (server == NULL)
+		return;
+	evhttp_free(server->http);
+	free(server);
+}

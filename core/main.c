@@ -1,0 +1,221 @@
+/*
+ * stadiond: start-up and shutdown.  Parse flags, set up logging, the event
+ * loop, plugins and the REST API, run the loop until SIGTERM or SIGINT, then
+ * undo it all in reverse.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/thread.h>
+
+#include "api/api.h"
+#include "log.h"
+#include "stadiond.h"
+
+extern char **environ;
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct stadiond *d = arg;
+
+	log_info("received %s, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	event_base_loopexit(d->base, NULL);
+}
+
+/* mkdir -p PATH. */
+static int make_dirs(const char *path)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* What this build cannot do yet is refused at start-up, not pretended. */
+static int check_supported(const struct flags *f)
+{
+	if (strcmp(f->master, "local") != 0) {
+		log_error("--master %s: this build runs tasks only on the "
+		          "embedded local driver; use --master local",
+		          f->master);
+		return -1;
+	}
+	if (f->zk != NULL) {
+		log_error("--zk %s: cluster mode (ZooKeeper state and leader "
+		          "election) is not part of this build yet; run "
+		          "without --zk for the embedded LMDB store",
+		          f->zk);
+		return -1;
+	}
+	return 0;
+}
+
+static int load_plugins(struct stadiond *d)
+{
+	const struct flags *f = &d->flags;
+	char err[1024];
+
+	if (f->plugin_conf != NULL &&
+	    plugin_conf_load(f->plugin_conf, &d->plugin_conf, err,
+	                     sizeof(err)) != 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	d->plugin_host = plugin_host_new(d->base);
+	if (d->plugin_host == NULL ||
+	    (d->plugins = plugin_set_new(d->plugin_host, d->plugin_conf)) ==
+	            NULL) {
+		log_error("cannot set up the plugin loader (libltdl)");
+		return -1;
+	}
+	if (f->system_plugin_dir[0] != '\0')
+		plugin_set_load_dir(d->plugins, f->system_plugin_dir, false);
+	for (size_t i = 0; i < f->plugin_dir.n; i++)
+		plugin_set_load_dir(d->plugins, f->plugin_dir.items[i], true);
+	for (size_t i = 0;
+	     d->plugin_conf != NULL && i < d->plugin_conf->n_entries; i++) {
+		const struct plugin_conf_entry *e = &d->plugin_conf->entries[i];
+
+		if (!e->used)
+			log_warn("--plugin_conf: plugins.%s configures %s "
+			         "plugin \"%s\", which is not installed; check "
+			         "the name or the plugin directories",
+			         e->id, e->kind, e->implementation);
+	}
+	if (d->plugins->n_refused > 0 && f->strict_plugins) {
+		log_error("%zu plugin(s) refused and --strict_plugins is set; "
+		          "fix or remove them (see the lines above)",
+		          d->plugins->n_refused);
+		return -1;
+	}
+	log_info("%zu plugin(s) loaded, %zu refused", d->plugins->n_loaded,
+	         d->plugins->n_refused);
+	return 0;
+}
+
+static int start(struct stadiond *d)
+{
+	const struct flags *f = &d->flags;
+	struct http_server_conf hc = {
+		.address = f->http_address,
+		.port = (uint16_t)f->http_port,
+		.max_body_bytes = (size_t)f->http_max_body_bytes,
+		.routes = api_routes,
+		.n_routes = api_n_routes,
+		.app = d,
+	};
+	char err[512];
+
+	if (check_supported(f) != 0)
+		return -1;
+	if (make_dirs(f->data_dir) != 0) {
+		log_error("cannot create --data_dir %s: %s; create it or "
+		          "choose another directory",
+		          f->data_dir, strerror(errno));
+		return -1;
+	}
+	/* post() from plugin threads needs a base with locking. */
+	if (evthread_use_pthreads() != 0 || (d->base = event_base_new()) == NULL) {
+		log_error("cannot create the event loop");
+		return -1;
+	}
+	if (load_plugins(d) != 0)
+		return -1;
+	if (http_server_new(d->base, &hc, &d->http, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	d->sig_term = evsignal_new(d->base, SIGTERM, on_signal, d);
+	d->sig_int = evsignal_new(d->base, SIGINT, on_signal, d);
+	if (d->sig_term == NULL || d->sig_int == NULL ||
+	    evsignal_add(d->sig_term, NULL) != 0 ||
+	    evsignal_add(d->sig_int, NULL) != 0) {
+		log_error("cannot install signal handlers");
+		return -1;
+	}
+	log_info("stadiond %s listening on %s:%lld (standalone, data in %s)",
+	         PACKAGE_VERSION, f->http_address, (long long)f->http_port,
+	         f->data_dir);
+	return 0;
+}
+
+static void stop(struct stadiond *d)
+{
+	if (d->sig_term != NULL)
+		event_free(d->sig_term);
+	if (d->sig_int != NULL)
+		event_free(d->sig_int);
+	http_server_free(d->http);
+	plugin_set_free(d->plugins);
+	plugin_host_free(d->plugin_host);
+	plugin_conf_free(d->plugin_conf);
+	if (d->base != NULL)
+		event_base_free(d->base);
+	flags_free(&d->flags);
+}
+
+int main(int argc, char **argv)
+{
+	struct stadiond d = {0};
+	char err[512];
+	int level, rc = EXIT_FAILURE;
+
+	switch (flags_parse(&d.flags, argc, argv, environ, err, sizeof(err))) {
+	case FLAGS_HELP:
+		flags_usage(stdout);
+		rc = EXIT_SUCCESS;
+		goto out_stop;
+	case FLAGS_VERSION:
+		printf("stadiond %s (Marathon API %s, plugin ABI %d.%d)\n",
+		       PACKAGE_VERSION, MARATHON_API_VERSION,
+		       STADION_PLUGIN_ABI_MAJOR, STADION_PLUGIN_ABI_MINOR);
+		rc = EXIT_SUCCESS;
+		goto out_stop;
+	case FLAGS_ERROR:
+		fprintf(stderr, "stadiond: %s\n", err);
+		rc = 2;
+		goto out_stop;
+	case FLAGS_OK:
+		break;
+	}
+	if ((level = log_level_parse(d.flags.logging_level)) < 0) {
+		fprintf(stderr,
+		        "stadiond: --logging_level %s: use error, warn, info "
+		        "or debug\n",
+		        d.flags.logging_level);
+		rc = 2;
+		goto out_stop;
+	}
+	log_set_level(level);
+	if (d.flags.syslog)
+		log_open_syslog("stadiond");
+	/* A client that hangs up mid-reply must not kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (start(&d) == 0 && event_base_dispatch(d.base) == 0)
+		rc = EXIT_SUCCESS;
+	log_info("stadiond stopped");
+out_stop:
+	stop(&d);
+	return rc;
+}

@@ -1,0 +1,26 @@
+/*
+ * stadiond: the daemon's context, created by main() and handed to every API
+ * handler as req->app.  Everything in it lives on the loop thread.
+ */
+#ifndef STADION_STADIOND_H
+#define STADION_STADIOND_H
+
+#include <event2/event.h>
+
+#include "flags.h"
+#include "http/http_server.h"
+#include "plugin/plugin_conf.h"
+#include "plugin/plugin_host.h"
+#include "plugin/plugin_loader.h"
+
+struct stadiond {
+	struct event_base *base;
+	struct flags flags;
+	struct plugin_conf *plugin_conf; /* NULL without --plugin_conf */
+	struct plugin_host *plugin_host;
+	struct plugin_set *plugins;
+	struct http_server *http;
+	struct event *sig_term, *sig_int;
+};
+
+#endif /* STADION_STADIOND_H */
