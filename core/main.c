@@ -113,6 +113,14 @@ static int load_plugins(struct stadiond *d)
 	return 0;
 }
 
+/* Standalone, this node is the leader. */
+static const char *leader_url(void *app)
+{
+	const struct stadiond *d = app;
+
+	return d->leader_url;
+}
+
 static int start(struct stadiond *d)
 {
 	const struct flags *f = &d->flags;
@@ -123,11 +131,14 @@ static int start(struct stadiond *d)
 		.routes = api_routes,
 		.n_routes = api_n_routes,
 		.app = d,
+		.leader_url = leader_url,
 	};
 	char err[512];
 
 	if (check_supported(f) != 0)
 		return -1;
+	snprintf(d->leader_url, sizeof(d->leader_url), "http://%s:%lld",
+	         f->hostname, (long long)f->http_port);
 	if (make_dirs(f->data_dir) != 0) {
 		log_error("cannot create --data_dir %s: %s; create it or "
 		          "choose another directory",
@@ -212,9 +223,10 @@ int main(int argc, char **argv)
 	/* A client that hangs up mid-reply must not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);
 
-	if (start(&d) == 0 && event_base_dispatch(d.base) == 0)
+	if (start(&d) == 0 && event_base_dispatch(d.base) == 0) {
+		log_info("stadiond stopped");
 		rc = EXIT_SUCCESS;
-	log_info("stadiond stopped");
+	}
 out_stop:
 	stop(&d);
 	return rc;

@@ -21,6 +21,7 @@ struct stadiond {
 	struct plugin_set *plugins;
 	struct http_server *http;
 	struct event *sig_term, *sig_int;
+	char leader_url[320];            /* "http://host:port" of the leader */
 };
 
 #endif /* STADION_STADIOND_H */

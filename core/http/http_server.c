@@ -103,20 +103,45 @@ void http_reply_header(struct http_req *req, const char *name,
 	                  value);
 }
 
+/* The headers Marathon puts on every answer of its leader. */
+static void add_standard_headers(struct http_req *req)
+{
+	const struct http_server_conf *conf = &req->server->conf;
+	const char *leader = conf->leader_url != NULL
+	                             ? conf->leader_url(conf->app)
+	                             : NULL;
+
+	if (leader != NULL)
+		http_reply_header(req, "X-Marathon-Leader", leader);
+	http_reply_header(req, "Cache-Control",
+	                  "no-cache, no-store, must-revalidate");
+	http_reply_header(req, "Pragma", "no-cache");
+	http_reply_header(req, "Expires", "0");
+	http_reply_header(req, "X-Frame-Options", "DENY");
+	http_reply_header(req, "X-XSS-Protection", "1; mode=block");
+}
+
 void http_reply_raw(struct http_req *req, int status, const char *content_type,
                     const void *body, size_t len)
 {
 	struct evbuffer *out = evbuffer_new();
+	char length[32];
 
 	if (req->replied) {
 		log_error("BUG: second reply to %s", req->path);
 		return;
 	}
 	req->replied = true;
+	add_standard_headers(req);
 	if (content_type != NULL)
 		http_reply_header(req, "Content-Type", content_type);
-	if (out != NULL && len > 0)
+	if (req->method == HTTP_HEAD) {
+		/* libevent would send the body after a HEAD answer too. */
+		snprintf(length, sizeof(length), "%zu", len);
+		http_reply_header(req, "Content-Length", length);
+	} else if (out != NULL && len > 0) {
 		evbuffer_add(out, body, len);
+	}
 	evhttp_send_reply(req->ev, status, status_reason(status), out);
 	if (out != NULL)
 		evbuffer_free(out);
@@ -155,7 +180,8 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
 	const char *raw_path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	const char *raw_query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
-	struct http_req req = {.ev = ev, .app = server->conf.app};
+	struct http_req req = {.ev = ev, .app = server->conf.app,
+	                       .server = server};
 	enum http_route_result found;
 	char allow[96];
 
@@ -172,6 +198,9 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 		http_reply_message(&req, 400, "The request URI cannot be decoded");
 		goto out_free;
 	}
+	/* "/v2/apps/" is "/v2/apps", as in Marathon (JAX-RS). */
+	for (size_t len = strlen(req.path); len > 1 && req.path[len - 1] == '/';)
+		req.path[--len] = '\0';
 	if (evbuffer_get_length(evhttp_request_get_input_buffer(ev)) >
 	    server->conf.max_body_bytes) {
 		/* The rest of a body we refuse may still be in flight: close
@@ -183,8 +212,11 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 		                   server->conf.max_body_bytes);
 		goto out_free;
 	}
+	/* HEAD is GET without the body (http_reply_raw drops it). */
 	found = http_router_match(server->conf.routes, server->conf.n_routes,
-	                          req.method, req.path, &req.match);
+	                          req.method == HTTP_HEAD ? HTTP_GET | HTTP_HEAD
+	                                                  : req.method,
+	                          req.path, &req.match);
 	switch (found) {
 	case HTTP_ROUTE_FOUND:
 		req.match.route->handler(&req);
@@ -194,6 +226,8 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 		}
 		break;
 	case HTTP_ROUTE_NO_METHOD:
+		if (req.match.allowed & HTTP_GET)
+			req.match.allowed |= HTTP_HEAD;
 		http_methods_format(req.match.allowed, allow, sizeof(allow));
 		http_reply_header(&req, "Allow", allow);
 		http_reply_message(&req, 405,

@@ -6,7 +6,9 @@
  *   JSON     application/json; charset=utf-8
  * It sets TCP_NODELAY on the listening socket, which Linux copies to every
  * accepted connection (without it any reply over 16 KB stalls ~40 ms on
- * Nagle + delayed ACK), and enforces the request body limit.
+ * Nagle + delayed ACK), and enforces the request body limit.  Every reply
+ * carries Marathon's headers (X-Marathon-Leader, no-cache, X-Frame-Options,
+ * X-XSS-Protection); HEAD is answered as GET without the body.
  */
 #ifndef STADION_HTTP_SERVER_H
 #define STADION_HTTP_SERVER_H
@@ -32,6 +34,7 @@ struct http_req {
 	struct evkeyvalq query;   /* decoded query parameters */
 	struct http_match match;  /* route and {params} */
 	void *app;                /* the server's APP pointer */
+	const struct http_server *server;
 	bool replied;
 };
 
@@ -44,6 +47,9 @@ struct http_server_conf {
 	const struct http_route *routes; /* borrowed, must outlive the server */
 	size_t n_routes;
 	void *app;                 /* handed to handlers as req->app */
+	/* The leader's URL for X-Marathon-Leader ("http://host:port"), or
+	 * NULL when there is none; called for every reply. */
+	const char *(*leader_url)(void *app);
 };
 
 /* Listen on CONF's address and port.  On failure ERR says why and what to

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -414,11 +415,23 @@ int plugin_set_load_file(struct plugin_set *set, const char *path)
 	struct plugin *p, **tail;
 	lt_dlhandle handle;
 	char label[64];
-	void *sym;
+	void *sym, *now;
 
 	if (check_file(set, path) != 0)
 		return -1;
+	/* libltdl opens with RTLD_LAZY and reports any failure as "file not
+	 * found".  Opening with RTLD_NOW first binds every symbol now, so a
+	 * plugin with an unresolved one is refused here, with the loader's own
+	 * reason, instead of killing stadiond on its first call.  libltdl's
+	 * open below then shares this already-loaded object. */
+	now = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (now == NULL)
+		return refuse(set, path, NULL,
+		              "check that the libraries and symbols it needs are "
+		              "installed (ldd -r the file)",
+		              "cannot be loaded: %s", dlerror());
 	handle = lt_dlopenadvise(path, set->advise);
+	dlclose(now);
 	if (handle == NULL)
 		return refuse(set, path, NULL,
 		              "check that the libraries it needs are installed "
@@ -451,11 +464,11 @@ int plugin_set_load_file(struct plugin_set *set, const char *path)
 	p->conf = plugin_conf_find(set->conf, k->name, d->name);
 	if (p->conf != NULL) {
 		p->conf->used = true;
+		/* The operator's choice, not a fault: not a refusal. */
 		if (!p->conf->enabled) {
-			refuse(set, path, d,
-			       "set \"enabled\": true to load it",
-			       "it is disabled by plugins.%s in --plugin_conf",
-			       p->conf->id);
+			log_info("plugin \"%s\": %s plugin \"%s\" not loaded: "
+			         "disabled by plugins.%s in --plugin_conf",
+			         path, k->name, d->name, p->conf->id);
 			goto fail_free_plugin;
 		}
 	}

@@ -7,7 +7,8 @@
  *   root or the daemon's user; opens; has the entry symbol; magic; ABI major
  *   equal and minor not newer; descriptor size; known kind; ops size; no
  *   unknown flag; required callbacks present; valid name; no duplicate
- *   (kind, name); not disabled in --plugin_conf; create() succeeds.
+ *   (kind, name); create() succeeds.  A plugin disabled in --plugin_conf
+ *   ("enabled": false) is skipped with an INFO line; that is no refusal.
  * Each refusal is logged as one WARN line
  *   plugin "FILE" refused: PROBLEM (built for plugin ABI X.Y, stadiond
  *   provides 1.0); WHAT TO DO

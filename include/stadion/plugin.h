@@ -160,7 +160,7 @@ typedef const struct stadion_plugin_desc *stadion_plugin_describe_fn(void);
 
 /*
  * Define the plugin's entry function.  OPS is the plugin's ops table object
- * (not a pointer), for example
+ * (not a pointer); the macro ends in a declaration, so it takes a semicolon:
  *
  *   static const struct stadion_probe_ops tcp_ops = { .check = tcp_check };
  *   STADION_PLUGIN_DEFINE(STADION_PLUGIN_KIND_PROBE, "tcp", "1.0.0",
@@ -186,7 +186,9 @@ typedef const struct stadion_plugin_desc *stadion_plugin_describe_fn(void);
 			.flags = 0,                                         \
 		};                                                          \
 		return &desc;                                               \
-	}
+	}                                                                   \
+	_Static_assert(sizeof(ops_) >= 2 * sizeof(void *),                  \
+	               "STADION_PLUGIN_DEFINE takes the ops table itself")
 
 /* ------------------------------------------------------------------------
  * Host-services table
@@ -249,7 +251,8 @@ struct stadion_host {
 	                                  stadion_fd_fn *fn, void *arg);
 	void (*fd_unwatch)(void *ctx, struct stadion_watch *watch);
 
-	/* [loop] Typed configuration accessors.  KEY is a dotted path into the
+	/* [main, loop] Typed configuration accessors, usable from create() on.
+	 * KEY is a dotted path into the
 	 * plugin's "configuration" object ("tls.verify").  Each returns 0 and
 	 * writes *value_r, STADION_ENOENT when the key is absent (or CONF is
 	 * NULL), or STADION_EINVAL when the value has another type; *value_r
@@ -270,8 +273,10 @@ struct stadion_host {
 	/* Later minors append here only. */
 };
 
-/* True when HOST provides service MEMBER (for plugins that want a service
- * added after the minor they were built for). */
+/* True when HOST's table covers MEMBER and provides it.  stadiond never loads
+ * a plugin built for a newer minor than its own, so a 1.x plugin always finds
+ * the members of its headers' minor; the test matters for services a host
+ * may leave NULL (none in 1.0), and is the idiom to use for them. */
 #define STADION_HOST_HAS(host, member)                                     \
 	(STADION_HAS_MEMBER(struct stadion_host, (host)->size, member) &&   \
 	 (host)->member != NULL)
