@@ -304,10 +304,14 @@ enum flags_result flags_parse(struct flags *f, int argc, char *const argv[],
 		eq = strchr(name, '=');
 		nlen = eq != NULL ? (size_t)(eq - name) : strlen(name);
 		d = flag_find(name, nlen);
-		if (d == NULL && nlen > 8 && strncmp(name, "disable_", 8) == 0 &&
-		    (d = flag_find(name + 8, nlen - 8)) != NULL &&
-		    d->type == FLAG_BOOL)
-			negate = true;
+		if (d == NULL && nlen > 8 && strncmp(name, "disable_", 8) == 0) {
+			const struct flag_def *b = flag_find(name + 8, nlen - 8);
+
+			if (b != NULL && b->type == FLAG_BOOL) {
+				d = b;
+				negate = true;
+			}
+		}
 		if (d == NULL || (negate && d->type != FLAG_BOOL)) {
 			snprintf(err, errlen,
 			         "unknown flag --%.*s; see stadiond --help",

@@ -28,6 +28,8 @@ void http_methods_format(unsigned methods, char *buf, size_t len)
 {
 	size_t used = 0;
 
+	if (len == 0)
+		return;
 	buf[0] = '\0';
 	for (size_t i = 0; i < sizeof(method_names) / sizeof(method_names[0]);
 	     i++) {
@@ -61,7 +63,9 @@ static bool match_from(const char *p, const char *s, struct http_match *m)
 			if (slen == 0 || n == HTTP_MAX_PARAMS)
 				return false;
 			if (rest) {
-				const char *end = s + strlen(s);
+				/* The run stops before an empty segment. */
+				const char *dbl = strstr(s, "//");
+				const char *end = dbl != NULL ? dbl : s + strlen(s);
 
 				/* Try "all the rest", then shorter runs
 				 * ending at a '/'. */

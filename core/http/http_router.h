@@ -45,7 +45,8 @@ struct http_match {
 	const struct http_route *route;   /* NULL unless HTTP_ROUTE_FOUND */
 	struct http_param params[HTTP_MAX_PARAMS]; /* in pattern order */
 	size_t n_params;
-	unsigned allowed;  /* methods of every row whose pattern matched */
+	unsigned allowed;  /* methods of the rows whose pattern matched: all of
+	                    * them for HTTP_ROUTE_NO_METHOD */
 };
 
 enum http_route_result {

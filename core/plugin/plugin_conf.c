@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,10 +107,15 @@ int plugin_conf_load(const char *path, struct plugin_conf **conf_r, char *err,
 	}
 	pc->root = json_object_from_file(path);
 	if (pc->root == NULL) {
+		const char *why = json_util_get_last_err();
+
+		if (why == NULL)
+			why = "unknown error";
+		/* json-c ends its message with a newline. */
 		snprintf(err, errlen,
-		         "--plugin_conf %s: cannot read it as JSON (%s); check "
+		         "--plugin_conf %s: cannot read it as JSON (%.*s); check "
 		         "that the file exists and parses",
-		         path, json_util_get_last_err());
+		         path, (int)strcspn(why, "\n"), why);
 		goto fail_free_conf;
 	}
 	if (!json_object_is_type(pc->root, json_type_object) ||
@@ -221,9 +225,10 @@ int plugin_conf_int(const struct stadion_conf *conf, const char *key,
 		return STADION_ENOENT;
 	if (!json_object_is_type(v, json_type_int))
 		return STADION_EINVAL;
-	errno = 0;
+	/* json-c keeps integers above INT64_MAX as uint64 and clamps them
+	 * here, without errno. */
 	n = json_object_get_int64(v);
-	if (errno != 0)
+	if (n == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX)
 		return STADION_EINVAL; /* out of int64 range */
 	*value_r = n;
 	return STADION_OK;

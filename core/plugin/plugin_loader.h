@@ -72,7 +72,8 @@ void plugin_set_free(struct plugin_set *set);
  * refused. */
 size_t plugin_set_load_dir(struct plugin_set *set, const char *dir,
                            bool must_exist);
-/* Load one file: 0 when loaded, -1 when refused. */
+/* Load one file: 0 when loaded, -1 when not (refused, or disabled in
+ * --plugin_conf). */
 int plugin_set_load_file(struct plugin_set *set, const char *path);
 
 /* The loaded plugin of KIND called NAME, or NULL. */
