@@ -46,6 +46,8 @@ configure_build() {
 	flags="$*"
 	if [ ! -f "$build/Makefile" ] || [ "$(cat "$build/.configure-flags" 2>/dev/null)" != "$flags" ]; then
 		step "configuring in build/ ($flags)"
+		# Objects built with other flags (sanitizers or not) do not mix.
+		[ -f "$build/Makefile" ] && make -C "$build" clean >/dev/null
 		(cd "$build" && "$top/configure" "$@")
 		printf '%s' "$flags" > "$build/.configure-flags"
 	fi

@@ -31,64 +31,6 @@
 #define CT_JSON "application/json; charset=utf-8"
 #define CT_TEXT "text/plain; charset=utf-8"
 
-/* CU_ASSERT that also returns whether COND held, to stop a test early
- * without CU_ASSERT_FATAL's longjmp (which would leak what the test holds). */
-#define CHECK(cond)                                                        \
-	(CU_assertImplementation((cond) ? CU_TRUE : CU_FALSE, __LINE__,    \
-	                         #cond, __FILE__, "", CU_FALSE))
-
-/* String equality that survives NULL and shows both values when it fails. */
-#define CHECK_STR(actual, expected)                                        \
-	check_str((actual), (expected), #actual, __FILE__, __LINE__)
-
-static CU_BOOL check_str(const char *actual, const char *expected,
-                         const char *expr, const char *file,
-                         unsigned int line)
-{
-	CU_BOOL ok = actual != NULL && strcmp(actual, expected) == 0;
-
-	if (!ok)
-		fprintf(stderr, "\n%s:%u: %s is %s%s%s, expected \"%s\"\n",
-		        file, line, expr, actual != NULL ? "\"" : "",
-		        actual != NULL ? actual : "NULL",
-		        actual != NULL ? "\"" : "", expected);
-	return CU_assertImplementation(ok, line, expr, file, "", CU_FALSE);
-}
-
-/* Integer equality that shows both values when it fails. */
-#define CHECK_INT(actual, expected)                                        \
-	check_int((long long)(actual), (long long)(expected), #actual,      \
-	          __FILE__, __LINE__)
-
-static CU_BOOL check_int(long long actual, long long expected,
-                         const char *expr, const char *file,
-                         unsigned int line)
-{
-	CU_BOOL ok = actual == expected;
-
-	if (!ok)
-		fprintf(stderr, "\n%s:%u: %s is %lld, expected %lld\n", file,
-		        line, expr, actual, expected);
-	return CU_assertImplementation(ok, line, expr, file, "", CU_FALSE);
-}
-
-/* Whether HAYSTACK (may be NULL) contains NEEDLE; says so when not. */
-#define CHECK_CONTAINS(haystack, needle)                                   \
-	check_contains((haystack), (needle), #haystack, __FILE__, __LINE__)
-
-static CU_BOOL check_contains(const char *haystack, const char *needle,
-                              const char *expr, const char *file,
-                              unsigned int line)
-{
-	CU_BOOL ok = haystack != NULL && strstr(haystack, needle) != NULL;
-
-	if (!ok)
-		fprintf(stderr, "\n%s:%u: %s does not contain \"%s\": %s\n",
-		        file, line, expr, needle,
-		        haystack != NULL ? haystack : "NULL");
-	return CU_assertImplementation(ok, line, expr, file, "", CU_FALSE);
-}
-
 /* Member KEY of object O, borrowed; NULL when O is not an object, KEY is
  * missing or its value is null. */
 static struct json_object *member(struct json_object *o, const char *key)

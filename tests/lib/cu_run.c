@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include <CUnit/Basic.h>
 
@@ -24,4 +25,41 @@ int cu_run(CU_SuiteInfo *suites)
 	}
 	CU_cleanup_registry();
 	return failed == 0 ? 0 : 1;
+}
+
+CU_BOOL cu_check_str(const char *actual, const char *expected,
+                     const char *expr, const char *file, unsigned int line)
+{
+	CU_BOOL ok = actual != NULL && strcmp(actual, expected) == 0;
+
+	if (!ok)
+		fprintf(stderr, "\n%s:%u: %s is %s%s%s, expected \"%s\"\n",
+		        file, line, expr, actual != NULL ? "\"" : "",
+		        actual != NULL ? actual : "NULL",
+		        actual != NULL ? "\"" : "", expected);
+	return CU_assertImplementation(ok, line, expr, file, "", CU_FALSE);
+}
+
+CU_BOOL cu_check_int(long long actual, long long expected, const char *expr,
+                     const char *file, unsigned int line)
+{
+	CU_BOOL ok = actual == expected;
+
+	if (!ok)
+		fprintf(stderr, "\n%s:%u: %s is %lld, expected %lld\n", file,
+		        line, expr, actual, expected);
+	return CU_assertImplementation(ok, line, expr, file, "", CU_FALSE);
+}
+
+CU_BOOL cu_check_contains(const char *haystack, const char *needle,
+                          const char *expr, const char *file,
+                          unsigned int line)
+{
+	CU_BOOL ok = haystack != NULL && strstr(haystack, needle) != NULL;
+
+	if (!ok)
+		fprintf(stderr, "\n%s:%u: %s does not contain \"%s\": %s\n",
+		        file, line, expr, needle,
+		        haystack != NULL ? haystack : "NULL");
+	return CU_assertImplementation(ok, line, expr, file, "", CU_FALSE);
 }

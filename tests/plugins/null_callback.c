@@ -1,10 +1,8 @@
 /* Fixture: a probe without the required check() callback. */
-#include <stadion/probe.h>
-
-static const char *const null_protocols[] = {"TCP", NULL};
+#include "fixture.h"
 
 static const struct stadion_probe_ops null_ops = {
-	.protocols = null_protocols,
+	.protocols = fixture_protocols,
 	.check = NULL,
 };
 

@@ -20,18 +20,6 @@
 static struct flags f;
 static char err[1024];
 
-/* String equality that shows both sides when it fails. */
-static bool str_eq(const char *got, const char *want, int line)
-{
-	if (got != NULL && want != NULL && strcmp(got, want) == 0)
-		return true;
-	fprintf(stderr, "\n    line %d:\n      got:  %s\n      want: %s\n", line,
-	        got != NULL ? got : "(null)", want != NULL ? want : "(null)");
-	return false;
-}
-
-#define ASSERT_STR(got, want) CU_ASSERT(str_eq((got), (want), __LINE__))
-
 #define ARGV(...) ((char *const[]){"stadiond", __VA_ARGS__, NULL})
 #define NO_ARGS ((char *const[]){"stadiond", NULL})
 #define ENV(...) ((char *const[]){__VA_ARGS__, NULL})
@@ -60,7 +48,7 @@ static void expect_error_(char *const argv[], char *const envp[],
 		fprintf(stderr, "\n    line %d: result %d, not FLAGS_ERROR\n",
 		        line, (int)rc);
 	CU_ASSERT_EQUAL(rc, FLAGS_ERROR);
-	CU_ASSERT(str_eq(err, message, line));
+	cu_check_str(err, message, "err", __FILE__, (unsigned)line);
 }
 
 #define expect_error(argv, envp, message) \
@@ -80,12 +68,12 @@ static void check_defaults(void)
 {
 	char host[256];
 
-	ASSERT_STR(f.master, "local");
-	ASSERT_STR(f.framework_name, "marathon");
+	CHECK_STR(f.master, "local");
+	CHECK_STR(f.framework_name, "marathon");
 	CU_ASSERT_FATAL(gethostname(host, sizeof(host)) == 0);
 	host[sizeof(host) - 1] = '\0';
-	ASSERT_STR(f.hostname, host);
-	ASSERT_STR(f.mesos_role, "*");
+	CHECK_STR(f.hostname, host);
+	CHECK_STR(f.mesos_role, "*");
 	CU_ASSERT_PTR_NULL(f.mesos_user);
 	CU_ASSERT_PTR_NULL(f.webui_url);
 	CU_ASSERT_EQUAL(f.failover_timeout, 604800);
@@ -93,7 +81,7 @@ static void check_defaults(void)
 	CU_ASSERT_EQUAL(f.reconciliation_interval, 600000);
 	CU_ASSERT_EQUAL(f.local_port_min, 10000);
 	CU_ASSERT_EQUAL(f.local_port_max, 20000);
-	ASSERT_STR(f.http_address, "0.0.0.0");
+	CHECK_STR(f.http_address, "0.0.0.0");
 	CU_ASSERT_EQUAL(f.http_port, 8080);
 	CU_ASSERT_EQUAL(f.https_port, 8443);
 	CU_ASSERT_EQUAL(f.http_max_body_bytes, 1048576);
@@ -110,11 +98,11 @@ static void check_defaults(void)
 	CU_ASSERT_EQUAL(f.leader_proxy_read_timeout, 10000);
 	CU_ASSERT_EQUAL(f.plugin_dir.n, 0);
 	CU_ASSERT_PTR_NULL(f.plugin_dir.items);
-	ASSERT_STR(f.system_plugin_dir, PLUGINS_DIR);
+	CHECK_STR(f.system_plugin_dir, PLUGINS_DIR);
 	CU_ASSERT_PTR_NULL(f.plugin_conf);
 	CU_ASSERT_FALSE(f.strict_plugins);
-	ASSERT_STR(f.data_dir, "/var/lib/stadion");
-	ASSERT_STR(f.logging_level, "info");
+	CHECK_STR(f.data_dir, "/var/lib/stadion");
+	CHECK_STR(f.logging_level, "info");
 	CU_ASSERT_FALSE(f.syslog);
 }
 
@@ -151,9 +139,9 @@ static void test_value_spellings(void)
 	                           "--mesos_user="),
 	                      NO_ENV),
 	                FLAGS_OK);
-	ASSERT_STR(f.webui_url, "http://x/?a=b");
-	ASSERT_STR(f.framework_name, "--not-a-flag");
-	ASSERT_STR(f.mesos_user, "");
+	CHECK_STR(f.webui_url, "http://x/?a=b");
+	CHECK_STR(f.framework_name, "--not-a-flag");
+	CHECK_STR(f.mesos_user, "");
 
 	CU_ASSERT_EQUAL(parse(ARGV("--zk", "zk://h:2181/marathon",
 	                           "--failover_timeout=0",
@@ -162,7 +150,7 @@ static void test_value_spellings(void)
 	                           "--local_port_min", "20000"),
 	                      NO_ENV),
 	                FLAGS_OK);
-	ASSERT_STR(f.zk, "zk://h:2181/marathon");
+	CHECK_STR(f.zk, "zk://h:2181/marathon");
 	CU_ASSERT_EQUAL(f.failover_timeout, 0);
 	CU_ASSERT_EQUAL(f.task_launch_timeout, INT64_MAX);
 	CU_ASSERT_EQUAL(f.local_port_min, 20000); /* equal to max is fine */
@@ -215,8 +203,8 @@ static void test_environment(void)
 	                                   "MARATHON_PLUGIN_CONF=/etc/p.json")),
 	                FLAGS_OK);
 	CU_ASSERT_EQUAL(f.http_port, 9000);
-	ASSERT_STR(f.framework_name, "fw");
-	ASSERT_STR(f.plugin_conf, "/etc/p.json");
+	CHECK_STR(f.framework_name, "fw");
+	CHECK_STR(f.plugin_conf, "/etc/p.json");
 
 	/* STADION_ wins over MARATHON_, wherever it is in the environment. */
 	CU_ASSERT_EQUAL(parse(NO_ARGS, ENV("STADION_HTTP_PORT=9100",
@@ -237,7 +225,7 @@ static void test_environment(void)
 	CU_ASSERT_EQUAL(parse(ARGV("--master=local"),
 	                      ENV("MARATHON_MASTER=zk://m/mesos")),
 	                FLAGS_OK);
-	ASSERT_STR(f.master, "local");
+	CHECK_STR(f.master, "local");
 }
 
 static void test_environment_booleans(void)
@@ -271,7 +259,8 @@ static void check_list(const struct flags_list *l, const char *const *want,
 		return;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(l->items);
 	for (size_t i = 0; i < n; i++)
-		CU_ASSERT(str_eq(l->items[i], want[i], line));
+		cu_check_str(l->items[i], want[i], "l->items[i]",
+		             __FILE__, (unsigned)line);
 	CU_ASSERT_PTR_NULL(l->items[n]);
 }
 

@@ -110,18 +110,6 @@ static long find_line(const char *text)
 	return -1;
 }
 
-/* String equality that shows both sides when it fails. */
-static bool str_eq(const char *got, const char *want, int line)
-{
-	if (got != NULL && want != NULL && strcmp(got, want) == 0)
-		return true;
-	fprintf(stderr, "\n    line %d:\n      got:  %s\n      want: %s\n", line,
-	        got != NULL ? got : "(null)", want != NULL ? want : "(null)");
-	return false;
-}
-
-#define ASSERT_STR(got, want) CU_ASSERT(str_eq((got), (want), __LINE__))
-
 /* Exactly N lines were captured (dump them when not). */
 #define ASSERT_N_LINES(n)                                                   \
 	do {                                                                \
@@ -332,13 +320,16 @@ static void check_refused_(const char *file, const char *reason, int line)
 	fmt(want, sizeof(want), "plugin \"%s\" refused: %s", file, reason);
 	ASSERT_N_LINES(1);
 	CU_ASSERT(lines[0].level == LOG_LVL_WARN);
-	CU_ASSERT(str_eq(lines[0].text, want, line));
+	cu_check_str(lines[0].text, want, "lines[0].text",
+	             __FILE__, (unsigned)line);
 	CU_ASSERT(set->n_refused == 1);
 	CU_ASSERT(set->n_loaded == 0);
 	CU_ASSERT_PTR_NULL(set->loaded);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(set->refused);
-	CU_ASSERT(str_eq(set->refused->file, file, line));
-	CU_ASSERT(str_eq(set->refused->reason, reason, line));
+	cu_check_str(set->refused->file, file, "set->refused->file",
+	             __FILE__, (unsigned)line);
+	cu_check_str(set->refused->reason, reason, "set->refused->reason",
+	             __FILE__, (unsigned)line);
 	CU_ASSERT_PTR_NULL(set->refused->next);
 }
 
@@ -380,10 +371,10 @@ static void check_plugin(const struct plugin *p, uint32_t kind,
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_EQUAL(p->magic, PLUGIN_MAGIC);
 	CU_ASSERT_EQUAL(p->kind, kind);
-	ASSERT_STR(p->name, name);
-	ASSERT_STR(p->version, version);
-	ASSERT_STR(p->description, description);
-	ASSERT_STR(p->file, file);
+	CHECK_STR(p->name, name);
+	CHECK_STR(p->version, version);
+	CHECK_STR(p->description, description);
+	CHECK_STR(p->file, file);
 	CU_ASSERT_EQUAL(p->abi_major, STADION_PLUGIN_ABI_MAJOR);
 	CU_ASSERT_EQUAL(p->abi_minor, STADION_PLUGIN_ABI_MINOR);
 	CU_ASSERT_PTR_NOT_NULL(p->ops);
@@ -395,7 +386,7 @@ static void check_plugin(const struct plugin *p, uint32_t kind,
 	CU_ASSERT_EQUAL(p->services.table.abi_minor, STADION_PLUGIN_ABI_MINOR);
 	CU_ASSERT_PTR_EQUAL(p->services.table.ctx, &p->services);
 	fmt(label, sizeof(label), "%s %s", plugin_kind_name(kind), name);
-	ASSERT_STR(p->services.label, label);
+	CHECK_STR(p->services.label, label);
 }
 
 /* All four kinds from one directory, in name order. */
@@ -437,7 +428,7 @@ static void test_good_all_kinds(void)
 	ASSERT_N_LINES(4);
 	for (i = 0, p = set->loaded; i < 4; i++, p = p->next) {
 		CU_ASSERT_EQUAL(lines[i].level, LOG_LVL_INFO);
-		ASSERT_STR(lines[i].text,
+		CHECK_STR(lines[i].text,
 		           loaded_line(want, paths[i], good[i].kind,
 		                       good[i].name, good[i].version));
 		check_plugin(p, good[i].kind_id, good[i].name,
@@ -470,7 +461,7 @@ static void test_good_ops_callable(void)
 	install("good_constraint", "unique.so", path);
 	CU_ASSERT_EQUAL(plugin_set_load_file(set, path), 0);
 	ASSERT_N_LINES(1);
-	ASSERT_STR(lines[0].text, loaded_line(want, path, "constraint",
+	CHECK_STR(lines[0].text, loaded_line(want, path, "constraint",
 	                                      "UNIQUE_TEST", "0.1"));
 	p = plugin_set_find(set, STADION_PLUGIN_KIND_CONSTRAINT,
 	                    "UNIQUE_TEST");
@@ -507,11 +498,11 @@ static void test_find_and_kind_names(void)
 	CU_ASSERT_PTR_NULL(plugin_set_find(set, STADION_PLUGIN_KIND_PROBE,
 	                                   "good_"));
 
-	ASSERT_STR(plugin_kind_name(STADION_PLUGIN_KIND_CONSTRAINT),
+	CHECK_STR(plugin_kind_name(STADION_PLUGIN_KIND_CONSTRAINT),
 	           "constraint");
-	ASSERT_STR(plugin_kind_name(STADION_PLUGIN_KIND_PROBE), "probe");
-	ASSERT_STR(plugin_kind_name(STADION_PLUGIN_KIND_STORAGE), "storage");
-	ASSERT_STR(plugin_kind_name(STADION_PLUGIN_KIND_UPGRADE), "upgrade");
+	CHECK_STR(plugin_kind_name(STADION_PLUGIN_KIND_PROBE), "probe");
+	CHECK_STR(plugin_kind_name(STADION_PLUGIN_KIND_STORAGE), "storage");
+	CHECK_STR(plugin_kind_name(STADION_PLUGIN_KIND_UPGRADE), "upgrade");
 	CU_ASSERT_PTR_NULL(plugin_kind_name(0));
 	CU_ASSERT_PTR_NULL(plugin_kind_name(5));
 	CU_ASSERT_PTR_NULL(plugin_kind_name(99));
@@ -534,7 +525,7 @@ static void test_dir_skips_other_names(void)
 	CU_ASSERT_EQUAL(set->n_loaded, 1);
 	CU_ASSERT_EQUAL(set->n_refused, 0);
 	ASSERT_N_LINES(1);
-	ASSERT_STR(lines[0].text,
+	CHECK_STR(lines[0].text,
 	           loaded_line(want, path, "probe", "good", "1.0.0"));
 }
 
@@ -869,10 +860,10 @@ static void test_refuse_duplicate(void)
 		CU_ASSERT_EQUAL(set->n_refused, 1);
 		p = plugin_set_find(set, STADION_PLUGIN_KIND_PROBE, "good");
 		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-		ASSERT_STR(p->file, first);
-		ASSERT_STR(p->version, round == 0 ? "1.0.0" : "2.0.0");
+		CHECK_STR(p->file, first);
+		CHECK_STR(p->version, round == 0 ? "1.0.0" : "2.0.0");
 		ASSERT_N_LINES(2);
-		ASSERT_STR(lines[0].text,
+		CHECK_STR(lines[0].text,
 		           loaded_line(want, first, "probe", "good",
 		                       p->version));
 		fmt(problem, sizeof(problem),
@@ -882,10 +873,10 @@ static void test_refuse_duplicate(void)
 		fmt(line, sizeof(line), "plugin \"%s\" refused: %s", second,
 		    reason);
 		CU_ASSERT_EQUAL(lines[1].level, LOG_LVL_WARN);
-		ASSERT_STR(lines[1].text, line);
+		CHECK_STR(lines[1].text, line);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(set->refused);
-		ASSERT_STR(set->refused->file, second);
-		ASSERT_STR(set->refused->reason, reason);
+		CHECK_STR(set->refused->file, second);
+		CHECK_STR(set->refused->reason, reason);
 	}
 }
 
@@ -908,8 +899,8 @@ static void test_refuse_duplicate_many(void)
 	CU_ASSERT_EQUAL(set->n_loaded, 1);
 	p = plugin_set_find(set, STADION_PLUGIN_KIND_PROBE, "good");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	ASSERT_STR(p->file, first);
-	ASSERT_STR(p->version, "1.0.0");
+	CHECK_STR(p->file, first);
+	CHECK_STR(p->version, "1.0.0");
 	ASSERT_N_LINES(8);
 	fmt(problem, sizeof(problem),
 	    "probe plugin \"good\" is already loaded from \"%s\"", first);
@@ -918,8 +909,8 @@ static void test_refuse_duplicate_many(void)
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 		fmt(name, sizeof(name), "dup_%d.so", i);
-		ASSERT_STR(r->file, tmp_path(path, name));
-		ASSERT_STR(r->reason, reason_ours(reason, problem,
+		CHECK_STR(r->file, tmp_path(path, name));
+		CHECK_STR(r->reason, reason_ours(reason, problem,
 		                                  "remove one of the two "
 		                                  "files"));
 	}
@@ -945,7 +936,7 @@ static void test_refuse_same_file_twice(void)
 	reason_ours(reason, problem, "remove one of the two files");
 	fmt(line, sizeof(line), "plugin \"%s\" refused: %s", path, reason);
 	ASSERT_N_LINES(2);
-	ASSERT_STR(lines[1].text, line);
+	CHECK_STR(lines[1].text, line);
 	CU_ASSERT_EQUAL(set->n_loaded, 1);
 	CU_ASSERT_EQUAL(set->n_refused, 1);
 	p = plugin_set_find(set, STADION_PLUGIN_KIND_PROBE, "good");
@@ -953,8 +944,8 @@ static void test_refuse_same_file_twice(void)
 	ops = p->ops;
 	CU_ASSERT_EQUAL(ops->check(p->state, NULL, NULL, NULL, &err),
 	                STADION_ENOTSUP);
-	ASSERT_STR(err.msg, "fixture");
-	ASSERT_STR(ops->protocols[0], "TCP");
+	CHECK_STR(err.msg, "fixture");
+	CHECK_STR(ops->protocols[0], "TCP");
 }
 
 /* "enabled": false is the operator's choice: the plugin is not loaded, with
@@ -976,7 +967,7 @@ static void test_disabled(void)
 	    "plugin \"%s\": probe plugin \"good\" not loaded: disabled by "
 	    "plugins.health-good in --plugin_conf",
 	    path);
-	ASSERT_STR(lines[0].text, want);
+	CHECK_STR(lines[0].text, want);
 	CU_ASSERT_EQUAL(set->n_loaded, 0);
 	CU_ASSERT_PTR_NULL(set->loaded);
 	CU_ASSERT_EQUAL(set->n_refused, 0);
@@ -992,7 +983,7 @@ static void test_disabled(void)
 	CU_ASSERT_EQUAL(set->n_loaded, 0);
 	CU_ASSERT_EQUAL(set->n_refused, 0);
 	ASSERT_N_LINES(1);
-	ASSERT_STR(lines[0].text, want);
+	CHECK_STR(lines[0].text, want);
 }
 
 static void test_enabled_in_conf(void)
@@ -1005,7 +996,7 @@ static void test_enabled_in_conf(void)
 	install("good_probe", "good.so", path);
 	CU_ASSERT_EQUAL(plugin_set_load_file(set, path), 0);
 	ASSERT_N_LINES(1);
-	ASSERT_STR(lines[0].text,
+	CHECK_STR(lines[0].text,
 	           loaded_line(want, path, "probe", "good", "1.0.0"));
 	p = plugin_set_find(set, STADION_PLUGIN_KIND_PROBE, "good");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -1062,7 +1053,7 @@ static void test_plugin_dir_missing(void)
 	fmt(want, sizeof(want),
 	    "plugin directory \"%s\" not read: No such file or directory",
 	    dir);
-	ASSERT_STR(lines[0].text, want);
+	CHECK_STR(lines[0].text, want);
 }
 
 /* Every case of a directory at once: the count plugin_set_load_dir returns
@@ -1093,7 +1084,7 @@ static void test_dir_counts(void)
 		                                      "short_ops.so"};
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-		ASSERT_STR(r->file, tmp_path(path, refused[i]));
+		CHECK_STR(r->file, tmp_path(path, refused[i]));
 	}
 	CU_ASSERT_PTR_NULL(r);
 	/* A second directory adds to the set; the count is this call's. */
@@ -1127,8 +1118,8 @@ static void conf_case(const char *conf_json, const char *values)
 	CU_ASSERT_EQUAL(plugin_set_load_file(set, path), 0);
 	ASSERT_N_LINES(2);
 	CU_ASSERT_EQUAL(lines[0].level, LOG_LVL_INFO);
-	ASSERT_STR(lines[0].text, conf_line(want, values));
-	ASSERT_STR(lines[1].text,
+	CHECK_STR(lines[0].text, conf_line(want, values));
+	CHECK_STR(lines[1].text,
 	           loaded_line(want, path, "probe", "conf", "0.0.1"));
 	p = plugin_set_find(set, STADION_PLUGIN_KIND_PROBE, "conf");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -1140,7 +1131,7 @@ static void conf_case(const char *conf_json, const char *values)
 	plugin_set_free(set);
 	set = NULL;
 	ASSERT_N_LINES(1);
-	ASSERT_STR(lines[0].text,
+	CHECK_STR(lines[0].text,
 	           "probe conf: destroy: post returned 0, 0 ticks");
 }
 
@@ -1300,7 +1291,7 @@ static void test_timers_and_post(void)
 	plugin_set_free(set);
 	set = NULL;
 	ASSERT_N_LINES(1);
-	ASSERT_STR(lines[0].text,
+	CHECK_STR(lines[0].text,
 	           "probe conf: destroy: post returned 0, 3 ticks");
 	CU_ASSERT_EQUAL(event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED),
 	                0);
@@ -1362,15 +1353,15 @@ static void test_host_direct(void)
 	CU_ASSERT_FATAL(host != NULL);
 	memset(&post_rec, 0, sizeof(post_rec));
 	plugin_host_bind(host, &direct, "probe direct");
-	ASSERT_STR(direct.label, "probe direct");
+	CHECK_STR(direct.label, "probe direct");
 
 	h->log(h->ctx, STADION_LOG_WARN, "answer %d", 42);
 	h->log(h->ctx, STADION_LOG_DEBUG, "%s", "quiet");
 	ASSERT_N_LINES(2);
 	CU_ASSERT_EQUAL(lines[0].level, LOG_LVL_WARN);
-	ASSERT_STR(lines[0].text, "probe direct: answer 42");
+	CHECK_STR(lines[0].text, "probe direct: answer 42");
 	CU_ASSERT_EQUAL(lines[1].level, LOG_LVL_DEBUG);
-	ASSERT_STR(lines[1].text, "probe direct: quiet");
+	CHECK_STR(lines[1].text, "probe direct: quiet");
 
 	/* post() from a second thread: all run, in order, on the loop. */
 	CU_ASSERT_FATAL(pthread_create(&th, NULL, post_many, NULL) == 0);

@@ -27,18 +27,6 @@ static char err[1024];
 static struct plugin_conf *pc;
 static struct plugin_conf sentinel;
 
-/* String equality that shows both sides when it fails. */
-static bool str_eq(const char *got, const char *want, int line)
-{
-	if (got != NULL && want != NULL && strcmp(got, want) == 0)
-		return true;
-	fprintf(stderr, "\n    line %d:\n      got:  %s\n      want: %s\n", line,
-	        got != NULL ? got : "(null)", want != NULL ? want : "(null)");
-	return false;
-}
-
-#define ASSERT_STR(got, want) CU_ASSERT(str_eq((got), (want), __LINE__))
-
 static void setup(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -102,7 +90,7 @@ static void bad_(const char *text, const char *message, int line)
 	rc = plugin_conf_load(path, &pc, err, sizeof(err));
 	CU_ASSERT_EQUAL(rc, -1);
 	CU_ASSERT_PTR_EQUAL(pc, &sentinel);
-	CU_ASSERT(str_eq(err, want, line));
+	cu_check_str(err, want, "err", __FILE__, (unsigned)line);
 }
 
 #define BAD(text, message) bad_((text), (message), __LINE__)
@@ -132,9 +120,9 @@ static void test_good(void)
 	CU_ASSERT_EQUAL_FATAL(pc->n_entries, 4);
 
 	e = &pc->entries[0];
-	ASSERT_STR(e->id, "health-tcp");
-	ASSERT_STR(e->kind, "probe");
-	ASSERT_STR(e->implementation, "tcp");
+	CHECK_STR(e->id, "health-tcp");
+	CHECK_STR(e->kind, "probe");
+	CHECK_STR(e->implementation, "tcp");
 	CU_ASSERT_TRUE(e->enabled); /* the default */
 	CU_ASSERT_FALSE(e->used);
 	CU_ASSERT_TRUE(json_object_is_type(e->conf.obj, json_type_object));
@@ -147,17 +135,17 @@ static void test_good(void)
 	CU_ASSERT_TRUE(b);
 
 	e = &pc->entries[1];
-	ASSERT_STR(e->id, "unique");
-	ASSERT_STR(e->kind, "constraint");
-	ASSERT_STR(e->implementation, "UNIQUE");
+	CHECK_STR(e->id, "unique");
+	CHECK_STR(e->kind, "constraint");
+	CHECK_STR(e->implementation, "UNIQUE");
 	CU_ASSERT_FALSE(e->enabled);
 	CU_ASSERT_PTR_NULL(e->conf.obj);
 	CU_ASSERT_PTR_NULL(e->tags);
 	CU_ASSERT_PTR_NULL(e->info);
 
-	ASSERT_STR(pc->entries[2].id, "tcp-store");
-	ASSERT_STR(pc->entries[2].kind, "storage");
-	ASSERT_STR(pc->entries[3].id, "roll");
+	CHECK_STR(pc->entries[2].id, "tcp-store");
+	CHECK_STR(pc->entries[2].kind, "storage");
+	CHECK_STR(pc->entries[3].id, "roll");
 	CU_ASSERT_TRUE(pc->entries[3].enabled);
 	CU_ASSERT_PTR_NOT_NULL(pc->entries[3].conf.obj);
 	CU_ASSERT_EQUAL(plugin_conf_int(&pc->entries[3].conf, "timeout", &n),
@@ -369,9 +357,9 @@ static void test_conf_str(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(conf.obj);
 	CU_ASSERT_EQUAL(plugin_conf_str(&conf, "s", &v), STADION_OK);
-	ASSERT_STR(v, "text");
+	CHECK_STR(v, "text");
 	CU_ASSERT_EQUAL(plugin_conf_str(&conf, "o.p.q", &v), STADION_OK);
-	ASSERT_STR(v, "deep");
+	CHECK_STR(v, "deep");
 	v = "untouched";
 	CU_ASSERT_EQUAL(plugin_conf_str(&conf, "i", &v), STADION_EINVAL);
 	CU_ASSERT_EQUAL(plugin_conf_str(&conf, "o", &v), STADION_EINVAL);
@@ -386,7 +374,7 @@ static void test_conf_str(void)
 	/* Keys with a dot cannot be reached. */
 	CU_ASSERT_EQUAL(plugin_conf_str(&conf, "dotted.key", &v),
 	                STADION_ENOENT);
-	ASSERT_STR(v, "untouched");
+	CHECK_STR(v, "untouched");
 }
 
 static void test_conf_numbers(void)
@@ -462,9 +450,9 @@ static void test_conf_arrays(void)
 	CU_ASSERT_EQUAL(n, 99);
 
 	CU_ASSERT_EQUAL(plugin_conf_array_str(&conf, "a", 0, &v), STADION_OK);
-	ASSERT_STR(v, "x");
+	CHECK_STR(v, "x");
 	CU_ASSERT_EQUAL(plugin_conf_array_str(&conf, "a", 1, &v), STADION_OK);
-	ASSERT_STR(v, "y");
+	CHECK_STR(v, "y");
 	v = "untouched";
 	CU_ASSERT_EQUAL(plugin_conf_array_str(&conf, "a", 2, &v),
 	                STADION_EINVAL);
@@ -478,7 +466,7 @@ static void test_conf_arrays(void)
 	                STADION_EINVAL);
 	CU_ASSERT_EQUAL(plugin_conf_array_str(&conf, "nope", 0, &v),
 	                STADION_ENOENT);
-	ASSERT_STR(v, "untouched");
+	CHECK_STR(v, "untouched");
 }
 
 /* A NULL conf, or one without "configuration": every key is absent. */
@@ -499,7 +487,7 @@ static void test_conf_absent(void)
 	CU_ASSERT_EQUAL(plugin_conf_array_len(&none, "a", &n), STADION_ENOENT);
 	CU_ASSERT_EQUAL(plugin_conf_array_str(NULL, "a", 0, &s),
 	                STADION_ENOENT);
-	ASSERT_STR(s, "untouched");
+	CHECK_STR(s, "untouched");
 	CU_ASSERT_EQUAL(i, 7);
 	CU_ASSERT_DOUBLE_EQUAL(d, -1, 0);
 	CU_ASSERT_TRUE(b);
