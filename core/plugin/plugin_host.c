@@ -11,6 +11,7 @@
 struct post_item {
 	stadion_post_fn *fn;
 	void *arg;
+	const struct plugin_services *owner; /* whose code fn is */
 	struct post_item *next;
 };
 
@@ -111,6 +112,7 @@ static int host_post(void *ctx, stadion_post_fn *fn, void *arg)
 		return STADION_ENOMEM;
 	item->fn = fn;
 	item->arg = arg;
+	item->owner = s;
 	item->next = NULL;
 	pthread_mutex_lock(&host->lock);
 	if (host->tail != NULL)
@@ -269,6 +271,25 @@ void plugin_host_bind(struct plugin_host *host, struct plugin_services *s,
 
 void plugin_host_sweep(struct plugin_services *s)
 {
+	struct plugin_host *host = s->host;
+	struct post_item **pp, *dead;
+
 	while (s->live != NULL)
 		resource_free(s->live);
+	if (host == NULL)
+		return; /* never bound: it cannot have posted */
+	/* Posts not run yet would call into code about to be unloaded. */
+	pthread_mutex_lock(&host->lock);
+	host->tail = NULL;
+	for (pp = &host->head; *pp != NULL;) {
+		if ((*pp)->owner == s) {
+			dead = *pp;
+			*pp = dead->next;
+			free(dead);
+		} else {
+			host->tail = *pp;
+			pp = &(*pp)->next;
+		}
+	}
+	pthread_mutex_unlock(&host->lock);
 }

@@ -33,7 +33,8 @@ void plugin_host_free(struct plugin_host *host);
 /* Fill S's table for the plugin called LABEL. */
 void plugin_host_bind(struct plugin_host *host, struct plugin_services *s,
                       const char *label);
-/* Free the timers and watches S's plugin left behind (after destroy()). */
+/* Free the timers and watches S's plugin left behind, and drop its posts
+ * that have not run (after destroy(), before unloading its code). */
 void plugin_host_sweep(struct plugin_services *s);
 
 #endif /* STADION_PLUGIN_HOST_H */

@@ -8,7 +8,24 @@
  * that started it.  stadiond answers an API call only after the completion
  * of its write reported success.
  *
+ * Order: completions are called in the order their operations were
+ * started, and a read (get, list) sees the effect of every write started
+ * before it, whether that write has completed yet or not.
+ *
  * Keys are '/'-separated, without a leading '/', each segment non-empty.
+ * A call given a key that breaks these rules returns STADION_EINVAL (its
+ * completion is not called).  A key that has keys below it is a parent
+ * whether or not it was ever put itself: list() of its parent names it.
+ * Whether get() of such an implied parent finds an (empty) value or
+ * STADION_ENOENT is the backend's choice; stadiond does not rely on it.
+ *
+ * destroy() finishes or fails the operations still under way and calls
+ * their completions (exactly once, from destroy() itself) before it
+ * returns; the loop has stopped by then.
+ *
+ * tests/storage/test_storage_contract in stadion's source tree checks all
+ * of this for any storage plugin (see STORAGE_PLUGIN and STORAGE_CONF in
+ * its header comment).
  *
  * Status: the members below are ABI 1.0.  The state issues may still append
  * members before 1.0 is released; see plugin.h for the growth rules.
@@ -73,8 +90,9 @@ struct stadion_storage_ops {
 	int (*del)(void *state, const char *key, stadion_storage_done_fn *done,
 	           void *arg, struct stadion_err *err);
 
-	/* list(state, key, done, arg, err): direct children of KEY ("" is the
-	 * root), in byte order. */
+	/* list(state, key, done, arg, err): names of the direct children of
+	 * KEY ("" is the root), in byte order (unsigned, as memcmp).  A leaf,
+	 * or a key that does not exist, has none: RC 0 and COUNT 0. */
 	int (*list)(void *state, const char *key, stadion_storage_list_fn *done,
 	            void *arg, struct stadion_err *err);
 

@@ -1424,6 +1424,33 @@ static void test_host_free_drops_posts(void)
 	CU_ASSERT_EQUAL(post_rec.n, 0);
 }
 
+/* Sweeping one plugin drops its unrun posts (its code is about to be
+ * unloaded) and keeps the other plugins' ones. */
+static void test_host_sweep_drops_own_posts(void)
+{
+	static struct plugin_services other;
+	const struct stadion_host *h = &direct.table, *o = &other.table;
+
+	CU_ASSERT_FATAL(host != NULL);
+	memset(&post_rec, 0, sizeof(post_rec));
+	plugin_host_bind(host, &direct, "probe direct");
+	plugin_host_bind(host, &other, "probe other");
+	CU_ASSERT_EQUAL(h->post(h->ctx, record_post, (void *)0), 0);
+	CU_ASSERT_EQUAL(o->post(o->ctx, record_post, (void *)0), 0);
+	CU_ASSERT_EQUAL(h->post(h->ctx, record_post, (void *)0), 0);
+	CU_ASSERT_EQUAL(o->post(o->ctx, record_post, (void *)1), 0);
+	plugin_host_sweep(&direct);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	CU_ASSERT_EQUAL(post_rec.n, 2);
+	CU_ASSERT_EQUAL(post_rec.order[0], 0);
+	CU_ASSERT_EQUAL(post_rec.order[1], 1);
+	/* The queue still works after the sweep rebuilt its tail. */
+	CU_ASSERT_EQUAL(o->post(o->ctx, record_post, (void *)2), 0);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	CU_ASSERT_EQUAL(post_rec.n, 3);
+	plugin_host_sweep(&other);
+}
+
 static CU_TestInfo loader_tests[] = {
 	{"good plugins of all four kinds", test_good_all_kinds},
 	{"a loaded plugin's ops are callable", test_good_ops_callable},
@@ -1470,6 +1497,8 @@ static CU_TestInfo host_tests[] = {
 	{"no configuration", test_conf_absent},
 	{"timers, post() and fd watches on the loop", test_timers_and_post},
 	{"host table: log, post from a thread, sweep", test_host_direct},
+	{"host: sweep drops only its plugin's posts",
+	 test_host_sweep_drops_own_posts},
 	{"host: unrun posts are freed", test_host_free_drops_posts},
 	CU_TEST_INFO_NULL,
 };
