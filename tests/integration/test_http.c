@@ -5,8 +5,6 @@
  * First, the harness's own HTTP client against canned answers, so that the
  * later suites can trust it.
  */
-/* strcasestr() */
-#define _GNU_SOURCE
 #include "config.h"
 
 #include <signal.h>

@@ -1,5 +1,3 @@
-/* memmem(), nftw() */
-#define _GNU_SOURCE
 #include "config.h"
 
 #include <ctype.h>
