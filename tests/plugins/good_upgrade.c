@@ -1,12 +1,16 @@
-/* Fixture: a well-formed upgrade strategy "all_at_once". */
+/* Fixture: a well-formed upgrade strategy "all_at_once" (stateless: no
+ * begin/end, so it gets a NULL step state). */
 #include <stadion/upgrade.h>
 
-static int all_step(void *state, const struct stadion_upgrade_view *view,
+static int all_step(void *state, void *step,
+                    const struct stadion_upgrade_view *view,
                     struct stadion_upgrade_decision *decision_r,
                     struct stadion_err *err)
 {
 	decision_r->kill_old = view->old_running;
-	decision_r->start_new = view->target - view->new_launched;
+	decision_r->start_new = view->target > view->new_started
+	                                ? view->target - view->new_started
+	                                : 0;
 	return 0;
 }
 
