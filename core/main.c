@@ -16,6 +16,7 @@
 #include <event2/thread.h>
 
 #include "api/api.h"
+#include "fsutil.h"
 #include "log.h"
 #include "stadiond.h"
 
@@ -27,28 +28,6 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 	log_info("received %s, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	event_base_loopexit(d->base, NULL);
-}
-
-/* mkdir -p PATH. */
-static int make_dirs(const char *path)
-{
-	char buf[4096];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* What this build cannot do yet is refused at start-up, not pretended. */
@@ -139,7 +118,7 @@ static int start(struct stadiond *d)
 		return -1;
 	snprintf(d->leader_url, sizeof(d->leader_url), "http://%s:%lld",
 	         f->hostname, (long long)f->http_port);
-	if (make_dirs(f->data_dir) != 0) {
+	if (fsutil_mkdir_p(f->data_dir, 0750) != 0) {
 		log_error("cannot create --data_dir %s: %s; create it or "
 		          "choose another directory",
 		          f->data_dir, strerror(errno));

@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "driver/driver_local.h"
+#include "fsutil.h"
 #include "log.h"
 
 #ifndef P_PIDFD
@@ -669,29 +670,6 @@ static char *sandbox_path(struct driver_local *l, const char *task_id)
 	return path;
 }
 
-static int mkdir_p(const char *dir)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(buf, dir, len + 1);
-	for (char *s = buf + 1; *s != '\0'; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-			return -1;
-		*s = '/';
-	}
-	if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 /* Start ARGV (PATH is argv[0] resolved, or NULL to search $PATH) in
  * SANDBOX as a new process group.  Returns 0 or an errno value. */
 static int spawn_in(const char *sandbox, const char *path, char *const argv[],
@@ -950,7 +928,7 @@ static void real_start(struct driver_local *l, struct task *t,
 	              DRIVER_DEFAULT_GRACE_MS;
 	if ((p->sandbox = sandbox_path(l, t->id)) == NULL)
 		goto oom;
-	if (mkdir_p(p->sandbox) != 0) {
+	if (fsutil_mkdir_p(p->sandbox, 0755) != 0) {
 		task_finish(l, t, DRIVER_TASK_FAILED, -1, 0,
 		            "cannot create the sandbox %s: %s", p->sandbox,
 		            strerror(errno));
@@ -1594,7 +1572,7 @@ struct driver *driver_local_new(struct event_base *base,
 		set_err(err, errlen, "out of memory");
 		goto destroy;
 	}
-	if (mkdir_p(sandboxes) != 0) {
+	if (fsutil_mkdir_p(sandboxes, 0755) != 0) {
 		set_err(err, errlen, "cannot create %s: %s", sandboxes,
 		        strerror(errno));
 		free(sandboxes);

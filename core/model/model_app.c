@@ -427,19 +427,6 @@ static void fetch(struct parse *p, struct json_object *in,
 	put(p, out, "fetch", list);
 }
 
-static bool port_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || s[0] == '-' || s[n - 1] == '-')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return false;
-	return true;
-}
-
 /* Whether S fully matches EXECUTOR_RE: "", "//cmd", or a path of
  * non-empty segments with an optional leading '/'. */
 static bool executor_valid(const char *s)
@@ -495,7 +482,8 @@ static void port_common(struct parse *p, struct json_object *e,
 	}
 	snprintf(path, sizeof(path), "%s/name", base);
 	if ((v = get(e, "name")) != NULL && want(p, v, W_STRING, path)) {
-		if (!port_name_valid(json_object_get_string(v)))
+		if (!model_id_label_valid(json_object_get_string(v),
+		                          json_object_get_string_len(v)))
 			ERR(p, path,
 			    "must fully match regular expression '%s'",
 			    PORT_NAME_RE);

@@ -58,7 +58,7 @@ bool model_id_is_root(const char *id)
 }
 
 /* One dot-separated label: [a-z0-9] or [a-z0-9][a-z0-9-]*[a-z0-9]. */
-static bool label_valid(const char *s, size_t n)
+bool model_id_label_valid(const char *s, size_t n)
 {
 	if (n == 0 || s[0] == '-' || s[n - 1] == '-')
 		return false;
@@ -81,7 +81,7 @@ bool model_id_segment_valid(const char *seg, size_t len)
 		const char *dot = memchr(seg, '.', len);
 		size_t n = dot != NULL ? (size_t)(dot - seg) : len;
 
-		if (!label_valid(seg, n))
+		if (!model_id_label_valid(seg, n))
 			return false;
 		if (dot == NULL)
 			break;

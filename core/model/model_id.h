@@ -35,6 +35,9 @@ const char *model_id_check(const char *id);
 
 /* Whether one segment matches Marathon's segment regex. */
 bool model_id_segment_valid(const char *seg, size_t len);
+/* Whether the LEN bytes at S are one DNS label, [a-z0-9]([-a-z0-9]*[a-z0-9])?
+ * (an id segment's parts between dots; port names too). */
+bool model_id_label_valid(const char *s, size_t len);
 
 /* The safe id used in task ids: "/a/b.c" -> "a_b.c".  Malloc'ed, the
  * caller frees it; NULL when out of memory. */
