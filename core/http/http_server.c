@@ -274,7 +274,9 @@ int http_server_new(struct event_base *base, const struct http_server_conf *conf
 		                      EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
 		                      EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS |
 		                      EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
-	evhttp_set_max_body_size(server->http, (ev_ssize_t)(cap > (size_t)EV_SSIZE_MAX ? (size_t)EV_SSIZE_MAX : cap));
+	if (cap > (size_t)EV_SSIZE_MAX)
+		cap = (size_t)EV_SSIZE_MAX;
+	evhttp_set_max_body_size(server->http, (ev_ssize_t)cap);
 	evhttp_set_flags(server->http, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_gencb(server->http, http_dispatch, server);
 	bound = evhttp_bind_socket_with_handle(server->http, conf->address,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "model/model_app.h"
+#include "jsonutil.h"
 #include "sched/sched_match.h"
 
 static const char *const reason_names[SCHED_MATCH_N_REASONS] = {
@@ -190,19 +191,6 @@ void sched_match_stats_last_summary(const struct sched_match_stats *stats,
 	*n_agents_r = (int64_t)stats->n_last;
 }
 
-/* Add VAL under KEY; VAL NULL (its constructor ran out of memory) fails,
- * as json_object_object_add() would happily store a JSON null. */
-static int add(struct json_object *o, const char *key, struct json_object *val)
-{
-	if (val == NULL)
-		return -1;
-	if (json_object_object_add(o, key, val) != 0) {
-		json_object_put(val);
-		return -1;
-	}
-	return 0;
-}
-
 /* QueueInfoConversion.declinedOfferSteps: a funnel, each step sees what the
  * steps before it let through. */
 static struct json_object *steps_json(const int64_t counts[], int64_t processed)
@@ -218,10 +206,12 @@ static struct json_object *steps_json(const int64_t counts[], int64_t processed)
 			json_object_put(o);
 			goto err_arr;
 		}
-		if (add(o, "reason",
-		        json_object_new_string(reason_names[r])) != 0 ||
-		    add(o, "declined", json_object_new_int64(counts[r])) != 0 ||
-		    add(o, "processed", json_object_new_int64(processed)) != 0)
+		if (jsonutil_add(o, "reason",
+		                 json_object_new_string(reason_names[r])) != 0 ||
+		    jsonutil_add(o, "declined",
+		                 json_object_new_int64(counts[r])) != 0 ||
+		    jsonutil_add(o, "processed",
+		                 json_object_new_int64(processed)) != 0)
 			goto err_arr;
 		processed -= counts[r];
 	}
@@ -239,7 +229,7 @@ static int add_ts(struct json_object *o, const char *key, int64_t ms)
 	if (ms < 0)
 		return 0; /* optional in the RAML: left out while unset */
 	model_timestamp_format(ms, buf);
-	return add(o, key, json_object_new_string(buf));
+	return jsonutil_add(o, key, json_object_new_string(buf));
 }
 
 struct json_object *sched_match_stats_to_json(
@@ -251,15 +241,15 @@ struct json_object *sched_match_stats_to_json(
 	if (o == NULL)
 		return NULL;
 	sched_match_stats_last_summary(stats, last_counts, &n_agents);
-	if (add(o, "processedOffersCount",
+	if (jsonutil_add(o, "processedOffersCount",
 	        json_object_new_int64(stats->processed_offers)) != 0 ||
-	    add(o, "unusedOffersCount",
+	    jsonutil_add(o, "unusedOffersCount",
 	        json_object_new_int64(stats->unused_offers)) != 0 ||
 	    add_ts(o, "lastUnusedOfferAt", stats->last_unused_offer_at_ms) ||
 	    add_ts(o, "lastUsedOfferAt", stats->last_used_offer_at_ms) ||
-	    add(o, "rejectSummaryLastOffers",
+	    jsonutil_add(o, "rejectSummaryLastOffers",
 	        steps_json(last_counts, n_agents)) != 0 ||
-	    add(o, "rejectSummaryLaunchAttempt",
+	    jsonutil_add(o, "rejectSummaryLaunchAttempt",
 	        steps_json(stats->launch_attempt,
 	                   stats->processed_offers)) != 0)
 		goto err_o;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "model/model_app.h"
+#include "jsonutil.h"
 #include "sched/sched_queue.h"
 
 /* Entries are few (apps being launched right now) and looked up by id a
@@ -179,19 +180,6 @@ static struct json_object *delay_json(const struct sched_backoff_queue_delay *d)
 	return o;
 }
 
-/* Add VAL under KEY; VAL NULL (its constructor ran out of memory) fails,
- * as json_object_object_add() would happily store a JSON null. */
-static int add(struct json_object *o, const char *key, struct json_object *val)
-{
-	if (val == NULL)
-		return -1;
-	if (json_object_object_add(o, key, val) != 0) {
-		json_object_put(val);
-		return -1;
-	}
-	return 0;
-}
-
 struct json_object *sched_queue_entry_to_json(
 	const struct sched_queue_entry *entry, struct json_object *app_json,
 	const struct sched_backoff_queue_delay *delay)
@@ -204,14 +192,18 @@ struct json_object *sched_queue_entry_to_json(
 	model_timestamp_format(entry->since_ms, since);
 	if (app_json != NULL)
 		json_object_object_get_ex(app_json, "role", &role);
-	if (add(o, "count", json_object_new_int64(entry->count)) != 0 ||
-	    add(o, "role", role != NULL ? json_object_get(role)
+	/* Each value is made only when its turn comes, so that a failure
+	 * leaves nothing made and not added. */
+	if (jsonutil_add(o, "count", json_object_new_int64(entry->count)) != 0 ||
+	    jsonutil_add(o, "role", role != NULL
+	                                ? json_object_get(role)
 	                                : json_object_new_string("*")) != 0 ||
-	    add(o, "delay", delay_json(delay)) != 0 ||
-	    add(o, "since", json_object_new_string(since)) != 0 ||
-	    add(o, "processedOffersSummary",
-	        sched_match_stats_to_json(&entry->stats)) != 0 ||
-	    add(o, "app", app_json != NULL ? json_object_get(app_json)
+	    jsonutil_add(o, "delay", delay_json(delay)) != 0 ||
+	    jsonutil_add(o, "since", json_object_new_string(since)) != 0 ||
+	    jsonutil_add(o, "processedOffersSummary",
+	                 sched_match_stats_to_json(&entry->stats)) != 0 ||
+	    jsonutil_add(o, "app", app_json != NULL
+	                                   ? json_object_get(app_json)
 	                                   : json_object_new_object()) != 0)
 		goto err_o;
 	return o;
@@ -230,10 +222,12 @@ struct json_object *sched_queue_to_json(const struct sched_queue *q,
 	struct json_object *body = json_object_new_object();
 	struct json_object *arr = json_object_new_array();
 
-	if (body == NULL || arr == NULL || add(body, "queue", arr) != 0) {
+	if (body == NULL || arr == NULL) {
 		json_object_put(arr);
 		goto err_body;
 	}
+	if (jsonutil_add(body, "queue", arr) != 0)
+		goto err_body; /* arr is released */
 	for (size_t i = 0; i < q->n; i++) {
 		const struct sched_queue_entry *e = q->entries[i];
 		struct sched_backoff_key key = sched_queue_entry_key(e);

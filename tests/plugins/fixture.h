@@ -14,9 +14,10 @@
 __attribute__((unused)) static const char *const fixture_protocols[] = {
 	"TCP", NULL};
 
-__attribute__((unused)) static int fixture_check(void *state, const struct stadion_probe_target *target,
-                         stadion_probe_done_fn *done, void *done_arg,
-                         struct stadion_err *err)
+__attribute__((unused)) static int
+fixture_check(void *state, const struct stadion_probe_target *target,
+              stadion_probe_done_fn *done, void *done_arg,
+              struct stadion_err *err)
 {
 	return stadion_err_set(err, STADION_ENOTSUP, "fixture");
 }

@@ -1,0 +1,15 @@
+#include "config.h"
+
+#include "jsonutil.h"
+
+int jsonutil_add(struct json_object *o, const char *key,
+                 struct json_object *val)
+{
+	if (val == NULL)
+		return -1;
+	if (json_object_object_add(o, key, val) != 0) {
+		json_object_put(val);
+		return -1;
+	}
+	return 0;
+}
