@@ -34,6 +34,7 @@
 #include "plugin/plugin_conf.h"
 #include "plugin/plugin_host.h"
 #include "plugin/plugin_loader.h"
+#include "lib/testfs.h"
 
 #ifndef LMDB_PLUGIN
 #define LMDB_PLUGIN "plugins/storage/lmdb/.libs/storage_lmdb.so"
@@ -104,26 +105,6 @@ static void on_done(void *arg, int rc, const char *errmsg)
 {
 	completed++;
 	failed += rc != 0;
-}
-
-static bool copy_file(const char *src, const char *dst)
-{
-	char buf[65536];
-	bool ok = false;
-	ssize_t n;
-	int in = open(src, O_RDONLY), out;
-
-	if (in < 0)
-		return false;
-	if ((out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0755)) >= 0) {
-		while ((n = read(in, buf, sizeof(buf))) > 0)
-			if (write(out, buf, (size_t)n) != n)
-				break;
-		ok = n == 0 && fchmod(out, 0755) == 0;
-		ok = close(out) == 0 && ok;
-	}
-	close(in);
-	return ok;
 }
 
 /* Issue puts BASE..BASE+N-1, WINDOW at a time, and wait for them all; the
@@ -197,7 +178,7 @@ int main(int argc, char **argv)
 
 	snprintf(so, sizeof(so), "%s/plugin.so", dir);
 	snprintf(sub, sizeof(sub), "%s/plugin_conf.json", dir);
-	if (!copy_file(src, so) || (f = fopen(sub, "w")) == NULL)
+	if (!testfs_copy_file(src, so) || (f = fopen(sub, "w")) == NULL)
 		goto out;
 	if (tmpl != NULL && tmpl[0] != '\0') {
 		/* Only @DIR@ at most once is supported here. */

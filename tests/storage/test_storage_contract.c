@@ -40,6 +40,7 @@
 #include <stadion/storage.h>
 
 #include "lib/cu_run.h"
+#include "lib/testfs.h"
 #include "log.h"
 #include "plugin/plugin_conf.h"
 #include "plugin/plugin_host.h"
@@ -93,63 +94,6 @@ static struct {
 	void *state; /* NULL when no store is open */
 } st;
 
-/* rm -rf PATH (no symbolic link is followed). */
-static void rm_tree(const char *path)
-{
-	struct stat sb;
-	struct dirent *de;
-	DIR *d;
-
-	if (lstat(path, &sb) != 0)
-		return;
-	if (S_ISDIR(sb.st_mode) && (d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			char sub[PATH_MAX];
-
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			fmt(sub, sizeof(sub), "%s/%s", path, de->d_name);
-			rm_tree(sub);
-		}
-		closedir(d);
-	}
-	remove(path);
-}
-
-static bool make_tmp_dir(char *buf, size_t len, const char *what)
-{
-	const char *t = getenv("TMPDIR");
-
-	fmt(buf, len, "%s/stadion-%s-XXXXXX",
-	    t != NULL && t[0] != '\0' ? t : "/tmp", what);
-	return mkdtemp(buf) != NULL;
-}
-
-/* Copy SRC to DST with mode 0755. */
-static bool copy_file(const char *src, const char *dst)
-{
-	char buf[65536];
-	bool ok = false;
-	ssize_t n;
-	int in, out;
-
-	if ((in = open(src, O_RDONLY)) < 0)
-		return false;
-	if ((out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0755)) < 0)
-		goto out_close_in;
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			goto out_close_out;
-	ok = n == 0 && fchmod(out, 0755) == 0;
-out_close_out:
-	if (close(out) != 0)
-		ok = false;
-out_close_in:
-	close(in);
-	return ok;
-}
-
 /* The plugin's name, read from its descriptor, for the --plugin_conf
  * entry. */
 static bool read_plugin_name(const char *path)
@@ -195,12 +139,12 @@ static int suite_init(void)
 	small_tmpl = getenv("STORAGE_SMALL_CONF");
 	max_value = mv != NULL && mv[0] != '\0' ? strtoul(mv, NULL, 10)
 	                                        : 1048576;
-	if (!make_tmp_dir(suite_dir, sizeof(suite_dir), "storage-so"))
+	if (!testfs_mkdtemp(suite_dir, sizeof(suite_dir), "storage-so"))
 		return 1;
 	slash = strrchr(src, '/');
 	fmt(plugin_path, sizeof(plugin_path), "%s/%s", suite_dir,
 	    slash != NULL ? slash + 1 : src);
-	if (!copy_file(src, plugin_path)) {
+	if (!testfs_copy_file(src, plugin_path)) {
 		fprintf(stderr, "cannot copy the plugin %s (STORAGE_PLUGIN)\n",
 		        src);
 		return 1;
@@ -222,7 +166,7 @@ static int suite_init(void)
 
 static int suite_clean(void)
 {
-	rm_tree(suite_dir);
+	testfs_rm_tree(suite_dir);
 	return 0;
 }
 
@@ -305,7 +249,7 @@ static void close_store(void)
 
 static void setup(void)
 {
-	if (!make_tmp_dir(test_dir, sizeof(test_dir), "storage"))
+	if (!testfs_mkdtemp(test_dir, sizeof(test_dir), "storage"))
 		test_dir[0] = '\0';
 	open_store(conf_tmpl);
 }
@@ -314,7 +258,7 @@ static void teardown(void)
 {
 	close_store();
 	if (test_dir[0] != '\0')
-		rm_tree(test_dir);
+		testfs_rm_tree(test_dir);
 }
 
 /* ------------------------------------------------------------------------

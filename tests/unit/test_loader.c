@@ -34,6 +34,7 @@
 #include <stadion/upgrade.h>
 
 #include "lib/cu_run.h"
+#include "lib/testfs.h"
 #include "log.h"
 #include "plugin/plugin_conf.h"
 #include "plugin/plugin_host.h"
@@ -166,30 +167,6 @@ static void setup(void)
 	log_set_sink(sink, NULL);
 }
 
-/* rm -rf PATH (no symbolic link is followed). */
-static void rm_tree(const char *path)
-{
-	struct stat st;
-	struct dirent *de;
-	DIR *d;
-
-	if (lstat(path, &st) != 0)
-		return;
-	if (S_ISDIR(st.st_mode) && (d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			char sub[PATH_MAX];
-
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			fmt(sub, sizeof(sub), "%s/%s", path, de->d_name);
-			rm_tree(sub);
-		}
-		closedir(d);
-	}
-	remove(path);
-}
-
 static void teardown(void)
 {
 	plugin_set_free(set);
@@ -203,7 +180,7 @@ static void teardown(void)
 	base = NULL;
 	log_set_sink(NULL, NULL);
 	if (tmp[0] != '\0')
-		rm_tree(tmp);
+		testfs_rm_tree(tmp);
 }
 
 /* Write BUF (LEN bytes) to PATH with MODE (exactly, whatever the umask). */

@@ -29,6 +29,7 @@
 #include <stadion/storage.h>
 
 #include "lib/cu_run.h"
+#include "lib/testfs.h"
 #include "log.h"
 #include "model/model_app.h"
 #include "plugin/plugin_conf.h"
@@ -57,68 +58,13 @@ static struct {
 	struct state *state;
 } st;
 
-static void rm_tree(const char *path)
-{
-	struct stat sb;
-	struct dirent *de;
-	DIR *d;
-
-	if (lstat(path, &sb) != 0)
-		return;
-	if (S_ISDIR(sb.st_mode) && (d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			char sub[PATH_MAX + 256];
-
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-			rm_tree(sub);
-		}
-		closedir(d);
-	}
-	remove(path);
-}
-
-static bool make_tmp_dir(char *buf, size_t len, const char *what)
-{
-	const char *t = getenv("TMPDIR");
-
-	snprintf(buf, len, "%s/stadion-%s-XXXXXX",
-	         t != NULL && t[0] != '\0' ? t : "/tmp", what);
-	return mkdtemp(buf) != NULL;
-}
-
-static bool copy_file(const char *src, const char *dst)
-{
-	char buf[65536];
-	bool ok = false;
-	ssize_t n;
-	int in, out;
-
-	if ((in = open(src, O_RDONLY)) < 0)
-		return false;
-	if ((out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0755)) < 0)
-		goto out_close_in;
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			goto out_close_out;
-	ok = n == 0 && fchmod(out, 0755) == 0;
-out_close_out:
-	if (close(out) != 0)
-		ok = false;
-out_close_in:
-	close(in);
-	return ok;
-}
-
 static int suite_init(void)
 {
-	if (!make_tmp_dir(suite_dir, sizeof(suite_dir), "state-so"))
+	if (!testfs_mkdtemp(suite_dir, sizeof(suite_dir), "state-so"))
 		return 1;
 	snprintf(plugin_path, sizeof(plugin_path), "%s/storage_lmdb.so",
 	         suite_dir);
-	if (!copy_file(LMDB_PLUGIN, plugin_path)) {
+	if (!testfs_copy_file(LMDB_PLUGIN, plugin_path)) {
 		fprintf(stderr, "cannot copy %s\n", LMDB_PLUGIN);
 		return 1;
 	}
@@ -131,7 +77,7 @@ static int suite_init(void)
 
 static int suite_clean(void)
 {
-	rm_tree(suite_dir);
+	testfs_rm_tree(suite_dir);
 	return 0;
 }
 
@@ -276,7 +222,7 @@ static bool reopen(const char *conf, uint32_t max_versions)
 
 static void setup(void)
 {
-	if (!make_tmp_dir(test_dir, sizeof(test_dir), "state"))
+	if (!testfs_mkdtemp(test_dir, sizeof(test_dir), "state"))
 		test_dir[0] = '\0';
 	open_store(CONF_DEFAULT, 0);
 }
@@ -285,7 +231,7 @@ static void teardown(void)
 {
 	close_store();
 	if (test_dir[0] != '\0')
-		rm_tree(test_dir);
+		testfs_rm_tree(test_dir);
 }
 
 /* ------------------------------------------------------------------------
