@@ -638,48 +638,56 @@ static void submit(struct lmdb_store *s, struct lmdb_op *op)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* A one-key operation of KIND on KEY ("" allowed when ROOT_OK), to be
+ * completed by its caller and submitted.  0, or a negative code with ERR
+ * filled. */
+static int key_op_new(struct lmdb_store *s, enum lmdb_op_kind kind,
+                      const char *key, bool root_ok, void *arg,
+                      struct lmdb_op **op_r, struct stadion_err *err)
+{
+	struct lmdb_op *op = op_new(kind, 1, arg, err);
+	int rc;
+
+	if (op == NULL)
+		return STADION_ENOMEM;
+	if ((rc = elem_key(s, &op->elems[0], key, root_ok, err)) != 0) {
+		op_free(op);
+		return rc;
+	}
+	*op_r = op;
+	return 0;
+}
+
 static int lmdb_get(void *state, const char *key,
                     stadion_storage_get_fn *done, void *arg,
                     struct stadion_err *err)
 {
-	struct lmdb_store *s = state;
 	struct lmdb_op *op;
+	int rc;
 
 	if (done == NULL)
 		return stadion_err_set(err, STADION_EINVAL, "no completion");
-	if ((op = op_new(OP_GET, 1, arg, err)) == NULL)
-		return err != NULL ? err->code : STADION_ENOMEM;
+	if ((rc = key_op_new(state, OP_GET, key, false, arg, &op, err)) != 0)
+		return rc;
 	op->cb.get = done;
-	if (elem_key(s, &op->elems[0], key, false, err) != 0)
-		goto fail_free_op;
-	submit(s, op);
+	submit(state, op);
 	return 0;
-
-fail_free_op:
-	op_free(op);
-	return err != NULL ? err->code : STADION_EINVAL;
 }
 
 static int lmdb_list(void *state, const char *key,
                      stadion_storage_list_fn *done, void *arg,
                      struct stadion_err *err)
 {
-	struct lmdb_store *s = state;
 	struct lmdb_op *op;
+	int rc;
 
 	if (done == NULL)
 		return stadion_err_set(err, STADION_EINVAL, "no completion");
-	if ((op = op_new(OP_LIST, 1, arg, err)) == NULL)
-		return STADION_ENOMEM;
+	if ((rc = key_op_new(state, OP_LIST, key, true, arg, &op, err)) != 0)
+		return rc;
 	op->cb.list = done;
-	if (elem_key(s, &op->elems[0], key, true, err) != 0)
-		goto fail_free_op;
-	submit(s, op);
+	submit(state, op);
 	return 0;
-
-fail_free_op:
-	op_free(op);
-	return err != NULL ? err->code : STADION_EINVAL;
 }
 
 /* Turn write OP into an early failure when element E's value is over the
@@ -704,47 +712,38 @@ static int lmdb_put(void *state, const char *key, const void *value,
 {
 	struct lmdb_store *s = state;
 	struct lmdb_op *op;
+	int rc;
 
 	if (done == NULL)
 		return stadion_err_set(err, STADION_EINVAL, "no completion");
-	if ((op = op_new(OP_PUT, 1, arg, err)) == NULL)
-		return STADION_ENOMEM;
+	if ((rc = key_op_new(s, OP_PUT, key, false, arg, &op, err)) != 0)
+		return rc;
 	op->cb.done = done;
 	op->elems[0].type = STADION_STORAGE_PUT;
-	if (elem_key(s, &op->elems[0], key, false, err) != 0)
-		goto fail_free_op;
 	if (!too_big(s, op, key, len) &&
-	    elem_value(&op->elems[0], value, len, err) != 0)
-		goto fail_free_op;
+	    (rc = elem_value(&op->elems[0], value, len, err)) != 0) {
+		op_free(op);
+		return rc;
+	}
 	submit(s, op);
 	return 0;
-
-fail_free_op:
-	op_free(op);
-	return err != NULL ? err->code : STADION_EINVAL;
 }
 
 static int lmdb_del(void *state, const char *key,
                     stadion_storage_done_fn *done, void *arg,
                     struct stadion_err *err)
 {
-	struct lmdb_store *s = state;
 	struct lmdb_op *op;
+	int rc;
 
 	if (done == NULL)
 		return stadion_err_set(err, STADION_EINVAL, "no completion");
-	if ((op = op_new(OP_DEL, 1, arg, err)) == NULL)
-		return STADION_ENOMEM;
+	if ((rc = key_op_new(state, OP_DEL, key, false, arg, &op, err)) != 0)
+		return rc;
 	op->cb.done = done;
 	op->elems[0].type = STADION_STORAGE_DEL;
-	if (elem_key(s, &op->elems[0], key, false, err) != 0)
-		goto fail_free_op;
-	submit(s, op);
+	submit(state, op);
 	return 0;
-
-fail_free_op:
-	op_free(op);
-	return err != NULL ? err->code : STADION_EINVAL;
 }
 
 static int lmdb_batch(void *state, const struct stadion_storage_op *ops,
