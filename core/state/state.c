@@ -531,65 +531,69 @@ static bool docs_reference(struct state_root_doc *const *docs, size_t n,
 	return false;
 }
 
-/* The next apps array: the snapshot's minus deleted, with the put ones. */
-static int build_apps(struct commit *c)
+/* The next array of a kind of entity: the current OLD (N_OLD) minus the
+ * ids in DEL and those PUT replaces, plus PUT, sorted by KEYOF.  Replaced
+ * entities go to ON_OK, freed with FREE_FN once the commit succeeded.
+ * 0 with *NEXT_R (malloc'ed) and *N_R; -1 out of memory; -2 when PUT names
+ * an id twice. */
+static int build_next(void *const *old, size_t n_old, void *const *put,
+                      size_t n_put, char *const *del, size_t n_del,
+                      keyof_fn *keyof, void (*free_fn)(void *),
+                      struct trash *on_ok, void ***next_r, size_t *n_r)
 {
-	struct state *s = c->s;
+	void **next = malloc((n_old + n_put + 1) * sizeof(*next));
 	size_t n = 0;
 
-	c->apps = malloc((s->snap.n_apps + c->n_put_apps + 1) *
-	                 sizeof(*c->apps));
-	if (c->apps == NULL)
+	if (next == NULL)
 		return -1;
-	for (size_t i = 0; i < s->snap.n_apps; i++) {
-		struct app *a = s->snap.apps[i];
-		bool replaced = in_strv(c->del_apps, c->n_del_apps, a->id);
+	for (size_t i = 0; i < n_old; i++) {
+		const char *id = keyof(old[i]);
+		bool replaced = in_strv(del, n_del, id);
 
-		for (size_t j = 0; !replaced && j < c->n_put_apps; j++)
-			replaced = strcmp(c->put_apps[j]->id, a->id) == 0;
+		for (size_t j = 0; !replaced && j < n_put; j++)
+			replaced = strcmp(keyof(put[j]), id) == 0;
 		if (replaced)
-			trash_add(&c->on_ok, app_free_fn, a);
+			trash_add(on_ok, free_fn, old[i]);
 		else
-			c->apps[n++] = a;
+			next[n++] = old[i];
 	}
-	for (size_t j = 0; j < c->n_put_apps; j++)
-		c->apps[n++] = c->put_apps[j];
-	c->n_apps = n;
-	sort_by((void **)c->apps, n, key_app);
+	for (size_t j = 0; j < n_put; j++)
+		next[n++] = put[j];
+	sort_by(next, n, keyof);
+	*next_r = next;
+	*n_r = n;
 	for (size_t i = 1; i < n; i++)
-		if (strcmp(c->apps[i - 1]->id, c->apps[i]->id) == 0)
-			return -2; /* the same id put twice */
+		if (strcmp(keyof(next[i - 1]), keyof(next[i])) == 0)
+			return -2;
 	return 0;
+}
+
+/* The next apps and deployments arrays of commit C. */
+static int build_apps(struct commit *c)
+{
+	const struct state *s = c->s;
+	void **next = NULL;
+	int rc = build_next((void *const *)s->snap.apps, s->snap.n_apps,
+	                    (void *const *)c->put_apps, c->n_put_apps,
+	                    c->del_apps, c->n_del_apps, key_app, app_free_fn,
+	                    &c->on_ok, &next, &c->n_apps);
+
+	c->apps = (struct app **)next;
+	return rc;
 }
 
 static int build_deps(struct commit *c)
 {
-	struct state *s = c->s;
-	size_t n = 0;
+	const struct state *s = c->s;
+	void **next = NULL;
+	int rc = build_next((void *const *)s->snap.deployments,
+	                    s->snap.n_deployments, (void *const *)c->put_deps,
+	                    c->n_put_deps, c->del_deps, c->n_del_deps,
+	                    key_dep, dep_free_fn, &c->on_ok, &next,
+	                    &c->n_deps);
 
-	c->deps = malloc((s->snap.n_deployments + c->n_put_deps + 1) *
-	                 sizeof(*c->deps));
-	if (c->deps == NULL)
-		return -1;
-	for (size_t i = 0; i < s->snap.n_deployments; i++) {
-		struct state_deployment *d = s->snap.deployments[i];
-		bool replaced = in_strv(c->del_deps, c->n_del_deps, d->id);
-
-		for (size_t j = 0; !replaced && j < c->n_put_deps; j++)
-			replaced = strcmp(c->put_deps[j]->id, d->id) == 0;
-		if (replaced)
-			trash_add(&c->on_ok, dep_free_fn, d);
-		else
-			c->deps[n++] = d;
-	}
-	for (size_t j = 0; j < c->n_put_deps; j++)
-		c->deps[n++] = c->put_deps[j];
-	c->n_deps = n;
-	sort_by((void **)c->deps, n, key_dep);
-	for (size_t i = 1; i < n; i++)
-		if (strcmp(c->deps[i - 1]->id, c->deps[i]->id) == 0)
-			return -2;
-	return 0;
+	c->deps = (struct state_deployment **)next;
+	return rc;
 }
 
 /* Add VERSION (copied) to the sorted, duplicate-free V of N (room for one
