@@ -45,6 +45,8 @@ static const struct flag_def flag_defs[] = {
 	  "lowest service port assigned to apps"),
 	F(local_port_max, FLAG_INT, "20000", 1, 65535,
 	  "highest service port assigned to apps"),
+	F(local_agents, FLAG_STR, NULL, 0, 0,
+	  "JSON file of the local driver's agents (default: this host)"),
 	F(http_address, FLAG_STR, "0.0.0.0", 0, 0,
 	  "address the REST API listens on (default: all interfaces)"),
 	F(http_port, FLAG_INT, "8080", 1, 65535, "port of the REST API"),

@@ -35,6 +35,7 @@ struct flags {
 	int64_t reconciliation_interval;
 	int64_t local_port_min;
 	int64_t local_port_max;
+	char *local_agents;      /* agents file; NULL: one agent, this host */
 	/* HTTP */
 	char *http_address;
 	int64_t http_port;

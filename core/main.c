@@ -16,6 +16,7 @@
 #include <event2/thread.h>
 
 #include "api/api.h"
+#include "driver/driver_local.h"
 #include "fsutil.h"
 #include "log.h"
 #include "stadiond.h"
@@ -49,15 +50,26 @@ static int check_supported(const struct flags *f)
 	return 0;
 }
 
+/* The embedded store, standalone. */
+#define STORE_PLUGIN "lmdb"
+
 static int load_plugins(struct stadiond *d)
 {
 	const struct flags *f = &d->flags;
-	char err[1024];
+	char err[1024], store_dir[4096];
 
 	if (f->plugin_conf != NULL &&
 	    plugin_conf_load(f->plugin_conf, &d->plugin_conf, err,
 	                     sizeof(err)) != 0) {
 		log_error("%s", err);
+		return -1;
+	}
+	/* The store lives under --data_dir unless --plugin_conf says
+	 * otherwise. */
+	snprintf(store_dir, sizeof(store_dir), "%s/state", f->data_dir);
+	if (plugin_conf_default(&d->plugin_conf, "storage", STORE_PLUGIN,
+	                        "path", store_dir) != 0) {
+		log_error("out of memory configuring the store");
 		return -1;
 	}
 	d->plugin_host = plugin_host_new(d->base);
@@ -100,6 +112,66 @@ static const char *leader_url(void *app)
 	return d->leader_url;
 }
 
+static void state_loaded(void *arg, int rc, const char *errmsg)
+{
+	int *rc_r = arg;
+
+	*rc_r = rc;
+	if (rc != 0)
+		log_error("cannot load the state: %s", errmsg);
+}
+
+/* Open the repository over the store and load it, running the loop until
+ * the load is done: nothing is served before the state is known. */
+static int open_state(struct stadiond *d)
+{
+	const struct plugin *store = plugin_set_find(
+		d->plugins, STADION_PLUGIN_KIND_STORAGE, STORE_PLUGIN);
+	const struct state_config cfg = {
+		.max_versions = (uint32_t)d->flags.zk_max_versions,
+	};
+	struct stadion_err err = {0};
+	int rc = 1; /* still loading */
+
+	if (store == NULL) {
+		log_error("no storage plugin \"" STORE_PLUGIN "\" is loaded "
+		          "(see the plugin lines above); install stadion's "
+		          "bundled plugins or point --plugin_dir at a directory "
+		          "holding storage_lmdb.so");
+		return -1;
+	}
+	d->state = state_new(store->ops, store->state, &cfg);
+	if (d->state == NULL) {
+		log_error("out of memory opening the state");
+		return -1;
+	}
+	if (state_load(d->state, state_loaded, &rc, &err) != 0) {
+		log_error("cannot load the state: %s", err.msg);
+		return -1;
+	}
+	while (rc == 1 && event_base_loop(d->base, EVLOOP_ONCE) == 0)
+		;
+	return rc == 0 ? 0 : -1;
+}
+
+/* The local driver, with its agents (--local_agents, or this host). */
+static int open_driver(struct stadiond *d)
+{
+	const struct driver_local_config cfg = {
+		.data_dir = d->flags.data_dir,
+		.agents_file = d->flags.local_agents,
+		.hostname = d->flags.hostname,
+	};
+	char err[1024];
+
+	d->driver = driver_local_new(d->base, &cfg, err, sizeof(err));
+	if (d->driver == NULL) {
+		log_error("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int start(struct stadiond *d)
 {
 	const struct flags *f = &d->flags;
@@ -129,7 +201,7 @@ static int start(struct stadiond *d)
 		log_error("cannot create the event loop");
 		return -1;
 	}
-	if (load_plugins(d) != 0)
+	if (load_plugins(d) != 0 || open_state(d) != 0 || open_driver(d) != 0)
 		return -1;
 	if (http_server_new(d->base, &hc, &d->http, err, sizeof(err)) != 0) {
 		log_error("%s", err);
@@ -156,7 +228,13 @@ static void stop(struct stadiond *d)
 	if (d->sig_int != NULL)
 		event_free(d->sig_int);
 	http_server_free(d->http);
+	/* Tasks outlive stadiond: the driver lets go of them, kills none. */
+	if (d->driver != NULL)
+		driver_destroy(d->driver);
+	/* The store first: its destroy() completes what is under way, and
+	 * those completions use the repository. */
 	plugin_set_free(d->plugins);
+	state_free(d->state);
 	plugin_host_free(d->plugin_host);
 	plugin_conf_free(d->plugin_conf);
 	if (d->base != NULL)

@@ -7,11 +7,13 @@
 
 #include <event2/event.h>
 
+#include "driver/driver.h"
 #include "flags.h"
 #include "http/http_server.h"
 #include "plugin/plugin_conf.h"
 #include "plugin/plugin_host.h"
 #include "plugin/plugin_loader.h"
+#include "state/state.h"
 
 struct stadiond {
 	struct event_base *base;
@@ -19,6 +21,8 @@ struct stadiond {
 	struct plugin_conf *plugin_conf; /* NULL without --plugin_conf */
 	struct plugin_host *plugin_host;
 	struct plugin_set *plugins;
+	struct state *state;             /* over the storage plugin */
+	struct driver *driver;           /* the local driver */
 	struct http_server *http;
 	struct event *sig_term, *sig_int;
 	char leader_url[320];            /* "http://host:port" of the leader */

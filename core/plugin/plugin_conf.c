@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonutil.h"
 #include "plugin/plugin_conf.h"
 
 static const char *const plugin_conf_kinds[] = {"constraint", "probe",
@@ -167,6 +168,86 @@ void plugin_conf_free(struct plugin_conf *pc)
 	json_object_put(pc->root);
 	free(pc->entries);
 	free(pc);
+}
+
+/* The entry for (KIND, NAME), created in PC's JSON and entries if
+ * missing. */
+static struct plugin_conf_entry *entry_get(struct plugin_conf *pc,
+                                           const char *kind, const char *name)
+{
+	struct plugin_conf_entry *e = plugin_conf_find(pc, kind, name), *grown;
+	struct json_object *plugins = NULL, *obj = NULL, *conf = NULL, *taken;
+	char id[96];
+
+	if (e != NULL)
+		return e;
+	grown = realloc(pc->entries, (pc->n_entries + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return NULL;
+	pc->entries = grown;
+	snprintf(id, sizeof(id), "%s.%s", kind, name);
+	json_object_object_get_ex(pc->root, "plugins", &plugins);
+	/* An operator's entry may use that id for another plugin. */
+	if (json_object_object_get_ex(plugins, id, &taken))
+		snprintf(id, sizeof(id), "%s.%s.default", kind, name);
+	if (plugins == NULL ||
+	    jsonutil_add(plugins, id, obj = json_object_new_object()) != 0 ||
+	    jsonutil_add(obj, "plugin", json_object_new_string(kind)) != 0 ||
+	    jsonutil_add(obj, "implementation",
+	                 json_object_new_string(name)) != 0 ||
+	    jsonutil_add(obj, "configuration",
+	                 conf = json_object_new_object()) != 0)
+		return NULL;
+	/* The entries' strings point into the JSON, which owns them. */
+	e = &pc->entries[pc->n_entries++];
+	memset(e, 0, sizeof(*e));
+	json_object_object_foreach(plugins, key, val) {
+		if (val == obj)
+			e->id = key;
+	}
+	e->kind = json_object_get_string(
+		json_object_object_get(obj, "plugin"));
+	e->implementation = json_object_get_string(
+		json_object_object_get(obj, "implementation"));
+	e->enabled = true;
+	e->conf.obj = conf;
+	return e;
+}
+
+int plugin_conf_default(struct plugin_conf **pc, const char *kind,
+                        const char *name, const char *key, const char *value)
+{
+	struct plugin_conf_entry *e;
+	struct json_object *v;
+
+	if (*pc == NULL) {
+		struct plugin_conf *fresh = calloc(1, sizeof(*fresh));
+
+		if (fresh == NULL)
+			return -1;
+		fresh->root = json_tokener_parse("{\"plugins\": {}}");
+		if (fresh->root == NULL) {
+			free(fresh);
+			return -1;
+		}
+		*pc = fresh;
+	}
+	if ((e = entry_get(*pc, kind, name)) == NULL)
+		return -1;
+	if (e->conf.obj == NULL) {
+		struct json_object *conf = json_object_new_object();
+		struct json_object *entry_obj = NULL, *plugins;
+
+		json_object_object_get_ex((*pc)->root, "plugins", &plugins);
+		json_object_object_get_ex(plugins, e->id, &entry_obj);
+		if (entry_obj == NULL ||
+		    jsonutil_add(entry_obj, "configuration", conf) != 0)
+			return -1;
+		e->conf.obj = conf;
+	}
+	if (json_object_object_get_ex(e->conf.obj, key, &v))
+		return 0; /* the operator's choice wins */
+	return jsonutil_add(e->conf.obj, key, json_object_new_string(value));
 }
 
 struct plugin_conf_entry *plugin_conf_find(const struct plugin_conf *pc,

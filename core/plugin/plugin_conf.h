@@ -46,6 +46,15 @@ int plugin_conf_load(const char *path, struct plugin_conf **conf_r, char *err,
                      size_t errlen);
 /* NULL-safe. */
 void plugin_conf_free(struct plugin_conf *pc);
+
+/* Give plugin (KIND, NAME) the string VALUE under configuration KEY unless
+ * its --plugin_conf entry already sets KEY: how stadiond hands a plugin
+ * what it knows better than the operator's file (the store's directory
+ * under --data_dir).  Creates *PC and the entry (id "<kind>.<name>") when
+ * missing.  Call it before any plugin is loaded: it may move the entries.
+ * 0, or -1 when out of memory (*PC is then as it was, or freshly empty). */
+int plugin_conf_default(struct plugin_conf **pc, const char *kind,
+                        const char *name, const char *key, const char *value);
 /* The entry for plugin (KIND, NAME), or NULL.  PC may be NULL. */
 struct plugin_conf_entry *plugin_conf_find(const struct plugin_conf *pc,
                                            const char *kind, const char *name);

@@ -118,7 +118,7 @@ base=http://127.0.0.1:$port
 echo "== starting $STADIOND on 127.0.0.1:$port"
 mkdir -p "$tmp/data"
 "$STADIOND" --http_address 127.0.0.1 --http_port "$port" \
-	--data_dir "$tmp/data" --system_plugin_dir "" \
+	--data_dir "$tmp/data" --system_plugin_dir "$BUNDLED_PLUGINS" \
 	--plugin_dir "$plugins" --strict_plugins \
 	>"$tmp/stadiond.log" 2>&1 &
 daemon_pid=$!

@@ -296,19 +296,37 @@ static void test_info(void)
 	json_object_put(info);
 }
 
-static void test_plugins_none(void)
+/* The bundled plugins the harness installs, in load (name) order. */
+static void test_plugins_bundled(void)
 {
 	static const char *const keys[] = {"plugins", "refused", NULL};
-	struct json_object *body = get_json(&plain, "/v2/plugins");
+	static const char *const ids[] = {"storage.lmdb", "upgrade.rolling"};
+	struct json_object *body = get_json(&plain, "/v2/plugins"), *list;
 
 	if (body == NULL)
 		return;
 	check_exact_keys(body, keys, "/v2/plugins");
-	CHECK(member_is(body, "plugins", json_type_array) &&
-	      json_object_array_length(member(body, "plugins")) == 0);
+	list = member(body, "plugins");
+	if (CHECK(member_is(body, "plugins", json_type_array)) &&
+	    CHECK_INT(json_object_array_length(list), 2))
+		for (size_t i = 0; i < 2; i++)
+			CHECK_STR(member_str(json_object_array_get_idx(list, i),
+			                     "id"),
+			          ids[i]);
 	CHECK(member_is(body, "refused", json_type_array) &&
 	      json_object_array_length(member(body, "refused")) == 0);
 	json_object_put(body);
+}
+
+/* The store is opened under --data_dir before the API answers. */
+static void test_store_under_data_dir(void)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/state/data.mdb", plain.data_dir);
+	CHECK(access(path, R_OK) == 0);
+	snprintf(path, sizeof(path), "%s/sandboxes", plain.data_dir);
+	CHECK(access(path, R_OK) == 0);
 }
 
 static void test_not_found(void)
@@ -443,7 +461,8 @@ static CU_TestInfo plain_tests[] = {
 	{"GET /ping, Accept */*: text", test_ping_accept_any},
 	{"GET /ping, Accept image/png: 204", test_ping_accept_nothing_usable},
 	{"GET /v2/info: Marathon's shape", test_info},
-	{"GET /v2/plugins: none loaded", test_plugins_none},
+	{"GET /v2/plugins: the bundled ones", test_plugins_bundled},
+	{"the store lives under --data_dir", test_store_under_data_dir},
 	{"GET /v2/nope: 404", test_not_found},
 	{"404 names the decoded path", test_not_found_query_and_escapes},
 	{"POST /ping: 405, Allow: GET, HEAD", test_post_ping_405},
@@ -742,6 +761,23 @@ static void test_refuse_mesos_master(void)
 	check_exit(args, -1, "--master");
 }
 
+/* Without a store there is nothing to keep state in. */
+static void test_refuse_no_store(void)
+{
+	static const char *const args[] = {"--system_plugin_dir", "", NULL};
+
+	check_exit(args, 1, "no storage plugin \"lmdb\" is loaded");
+}
+
+/* A bad agents file names itself. */
+static void test_refuse_bad_agents(void)
+{
+	static const char *const args[] = {"--local_agents",
+	                                   "/nonexistent/agents.json", NULL};
+
+	check_exit(args, 1, "/nonexistent/agents.json");
+}
+
 static void test_refuse_zk(void)
 {
 	static const char *const args[] = {"--zk", "zk://localhost:2181/marathon",
@@ -792,6 +828,8 @@ static CU_TestInfo refuse_tests[] = {
 	{"unknown flag: exit 2", test_refuse_unknown_flag},
 	{"--master zk://...: refused", test_refuse_mesos_master},
 	{"--zk: refused", test_refuse_zk},
+	{"no storage plugin: refused", test_refuse_no_store},
+	{"bad --local_agents: refused", test_refuse_bad_agents},
 	{"port in use: refused", test_refuse_port_in_use},
 	{"--version: exit 0", test_version},
 	{"--help: exit 0", test_help},

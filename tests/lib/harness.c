@@ -762,6 +762,15 @@ static char **child_env(const char *const *extra_env)
 
 /* Make D's data directory, pick its port and spawn $STADIOND with the
  * leading flags, ARGS and EXTRA_ENV.  On -1 nothing is left behind. */
+/* The bundled plugins (the store among them) as make check copies them,
+ * or "" outside make check. */
+static char *bundled_plugins(void)
+{
+	char *dir = getenv("BUNDLED_PLUGINS");
+
+	return dir != NULL ? dir : "";
+}
+
 static int spawn_daemon(struct daemon *d, const char *const *args,
                         const char *const *extra_env)
 {
@@ -812,7 +821,7 @@ static int spawn_daemon(struct daemon *d, const char *const *args,
 	argv[k++] = "--data_dir";
 	argv[k++] = d->data_dir;
 	argv[k++] = "--system_plugin_dir";
-	argv[k++] = "";
+	argv[k++] = bundled_plugins();
 	for (size_t i = 0; i < n_args; i++)
 		argv[k++] = (char *)args[i];
 	argv[k] = NULL;

@@ -92,7 +92,8 @@ struct daemon {
 
 /* Start $STADIOND with
  *   --http_address 127.0.0.1 --http_port <free port> --data_dir <new dir>
- *   --system_plugin_dir ""
+ *   --system_plugin_dir $BUNDLED_PLUGINS (the bundled plugins, the store
+ *                        among them, as make check copies them)
  * followed by EXTRA_ARGS (NULL or NULL-terminated; later flags win, so they
  * may override these), and wait until GET /ping answers 200.
  * daemon_start_env() also puts EXTRA_ENV (NULL or a NULL-terminated array of
