@@ -494,6 +494,58 @@ static void test_conf_absent(void)
 	CU_ASSERT_EQUAL(n, 99);
 }
 
+/* stadiond's defaults: they create what is missing and never override
+ * what the operator wrote. */
+static void test_default(void)
+{
+	struct plugin_conf_entry *e;
+	const char *v = NULL;
+
+	/* No --plugin_conf at all: a conf and an entry are made. */
+	CU_ASSERT_EQUAL_FATAL(plugin_conf_default(&pc, "storage", "lmdb",
+	                                          "path", "/d/state"), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pc);
+	e = plugin_conf_find(pc, "storage", "lmdb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	CHECK_STR(e->id, "storage.lmdb");
+	CU_ASSERT(e->enabled);
+	CU_ASSERT_EQUAL(plugin_conf_str(&e->conf, "path", &v), STADION_OK);
+	CHECK_STR(v, "/d/state");
+
+	/* The operator's value wins; their other keys stay. */
+	CU_ASSERT_EQUAL_FATAL(
+		load("{\"plugins\": {\"store\": {\"plugin\": \"storage\","
+		     " \"implementation\": \"lmdb\", \"configuration\":"
+		     " {\"path\": \"/mine\", \"map_size_mb\": 8}}}}"),
+		0);
+	CU_ASSERT_EQUAL(plugin_conf_default(&pc, "storage", "lmdb", "path",
+	                                    "/d/state"), 0);
+	CU_ASSERT_EQUAL(pc->n_entries, 1);
+	e = plugin_conf_find(pc, "storage", "lmdb");
+	CU_ASSERT_EQUAL(plugin_conf_str(&e->conf, "path", &v), STADION_OK);
+	CHECK_STR(v, "/mine");
+
+	/* An entry without "configuration" gets one; an entry of another
+	 * plugin that took the id "storage.lmdb" is left alone. */
+	CU_ASSERT_EQUAL_FATAL(
+		load("{\"plugins\": {\"storage.lmdb\": {\"plugin\": \"probe\","
+		     " \"implementation\": \"tcp\"}}}"),
+		0);
+	CU_ASSERT_EQUAL(plugin_conf_default(&pc, "probe", "tcp", "port",
+	                                    "80"), 0);
+	CU_ASSERT_EQUAL(plugin_conf_default(&pc, "storage", "lmdb", "path",
+	                                    "/d/state"), 0);
+	CU_ASSERT_EQUAL_FATAL(pc->n_entries, 2);
+	e = plugin_conf_find(pc, "probe", "tcp");
+	CHECK_STR(e->id, "storage.lmdb");
+	CU_ASSERT_EQUAL(plugin_conf_str(&e->conf, "port", &v), STADION_OK);
+	CHECK_STR(v, "80");
+	e = plugin_conf_find(pc, "storage", "lmdb");
+	CHECK_STR(e->id, "storage.lmdb.default");
+	CU_ASSERT_EQUAL(plugin_conf_str(&e->conf, "path", &v), STADION_OK);
+	CHECK_STR(v, "/d/state");
+}
+
 static CU_TestInfo load_tests[] = {
 	{"a good file", test_good},
 	{"plugin_conf_find", test_find},
@@ -501,6 +553,7 @@ static CU_TestInfo load_tests[] = {
 	{"no \"plugins\" object", test_bad_top_level},
 	{"bad entries", test_bad_entries},
 	{"two entries for one plugin", test_duplicates},
+	{"stadiond's defaults", test_default},
 	CU_TEST_INFO_NULL,
 };
 
