@@ -12,4 +12,7 @@
 int jsonutil_add(struct json_object *o, const char *key,
                  struct json_object *val);
 
+/* Append VAL (ownership passes) to array ARR; the same rules. */
+int jsonutil_append(struct json_object *arr, struct json_object *val);
+
 #endif /* STADION_JSONUTIL_H */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "jsonutil.h"
 #include "model/model_app.h"
 #include "model/model_id.h"
 
@@ -145,19 +146,15 @@ static struct json_object *copy(struct parse *p, struct json_object *v)
 static void put(struct parse *p, struct json_object *obj, const char *key,
                 struct json_object *v)
 {
-	if (v == NULL || json_object_object_add(obj, key, v) != 0) {
-		json_object_put(v);
+	if (jsonutil_add(obj, key, v) != 0)
 		p->oom = true;
-	}
 }
 
 static void append(struct parse *p, struct json_object *arr,
                    struct json_object *v)
 {
-	if (v == NULL || json_object_array_add(arr, v) != 0) {
-		json_object_put(v);
+	if (jsonutil_append(arr, v) != 0)
 		p->oom = true;
-	}
 }
 
 /*

@@ -202,10 +202,8 @@ static struct json_object *steps_json(const int64_t counts[], int64_t processed)
 	for (int r = 0; r < SCHED_MATCH_N_REASONS; r++) {
 		struct json_object *o = json_object_new_object();
 
-		if (o == NULL || json_object_array_add(arr, o) != 0) {
-			json_object_put(o);
+		if (jsonutil_append(arr, o) != 0)
 			goto err_arr;
-		}
 		if (jsonutil_add(o, "reason",
 		                 json_object_new_string(reason_names[r])) != 0 ||
 		    jsonutil_add(o, "declined",

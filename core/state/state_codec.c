@@ -9,6 +9,7 @@
 
 #include <stadion/plugin.h>
 
+#include "jsonutil.h"
 #include "state/state_codec.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -82,42 +83,20 @@ static char *take_text(struct json_object *obj)
 static bool add_str(struct json_object *obj, const char *key,
                     const char *value)
 {
-	struct json_object *v;
-
 	if (value == NULL)
 		return true;
-	if ((v = json_object_new_string(value)) == NULL)
-		return false;
-	if (json_object_object_add(obj, key, v) != 0) {
-		json_object_put(v);
-		return false;
-	}
-	return true;
+	return jsonutil_add(obj, key, json_object_new_string(value)) == 0;
 }
 
 static bool add_int(struct json_object *obj, const char *key, int64_t value)
 {
-	struct json_object *v = json_object_new_int64(value);
-
-	if (v == NULL)
-		return false;
-	if (json_object_object_add(obj, key, v) != 0) {
-		json_object_put(v);
-		return false;
-	}
-	return true;
+	return jsonutil_add(obj, key, json_object_new_int64(value)) == 0;
 }
 
 static bool add_obj(struct json_object *obj, const char *key,
                     struct json_object *v)
 {
-	if (v == NULL)
-		return false;
-	if (json_object_object_add(obj, key, v) != 0) {
-		json_object_put(v);
-		return false;
-	}
-	return true;
+	return jsonutil_add(obj, key, v) == 0;
 }
 
 /* Parse the stored bytes into an object.  NULL with MSG when they are not
@@ -292,10 +271,8 @@ char *state_root_doc_encode(const struct state_root_doc *doc)
 	for (size_t i = 0; i < doc->n; i++) {
 		struct json_object *e = json_object_new_object();
 
-		if (e == NULL || json_object_array_add(arr, e) != 0) {
-			json_object_put(e);
+		if (jsonutil_append(arr, e) != 0)
 			goto out_put;
-		}
 		if (!add_str(e, "id", doc->apps[i].id) ||
 		    !add_str(e, "version", doc->apps[i].version))
 			goto out_put;
@@ -385,10 +362,8 @@ char *state_instance_encode(const struct state_instance *inst)
 		struct json_object *p = json_object_new_int64(
 			inst->host_ports[i]);
 
-		if (p == NULL || json_object_array_add(ports, p) != 0) {
-			json_object_put(p);
+		if (jsonutil_append(ports, p) != 0)
 			goto out_put;
-		}
 	}
 	return take_text(obj);
 
@@ -503,10 +478,8 @@ char *state_deployment_encode(const struct state_deployment *dep)
 		struct json_object *s =
 			json_object_new_string(dep->affected_apps[i]);
 
-		if (s == NULL || json_object_array_add(aff, s) != 0) {
-			json_object_put(s);
+		if (jsonutil_append(aff, s) != 0)
 			goto out_put;
-		}
 	}
 	return take_text(obj);
 
