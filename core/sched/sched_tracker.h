@@ -1,0 +1,189 @@
+/*
+ * sched_tracker: the instance tracker and launcher.  It knows every
+ * instance of every app (Marathon 1.10's InstanceTracker), launches the
+ * scheduled ones on the driver's offers (the launch queue, its backoff and
+ * the matcher), kills those it is told to, turns the driver's status
+ * reports into instance conditions and stores each change through the
+ * state repository.
+ *
+ * An instance has a goal (state_goal):
+ *   Running         keep a task running: when its task ends the instance
+ *                   becomes Scheduled again and is relaunched as the next
+ *                   incarnation, after the app's backoff delay when the task
+ *                   failed (reference 3.6);
+ *   Decommissioned  kill its task; once the task is terminal the instance is
+ *                   expunged (removed from memory and storage).
+ * Conditions are Marathon's: Scheduled (waiting for an offer, no task),
+ * Staging, Starting, Running, Killing, and the terminal ones a status report
+ * names (Finished, Failed, Killed, Error, Gone) which last until the instance
+ * is rescheduled or expunged.
+ *
+ * Durability: an instance is stored before its task is launched (Scheduled,
+ * with the task id it will use) and again with the process's launch record
+ * right after; an instance without a launch record found at start-up is
+ * looked up by task id in the driver (the local driver keeps a record in
+ * each sandbox) so a stadiond killed between the spawn and the second write
+ * neither orphans nor doubles the task.
+ *
+ * Launching is batched: changes mark the tracker dirty, and one launch
+ * round per loop iteration takes one offer snapshot and matches every app
+ * with scheduled instances that is not delayed, in queue order.
+ *
+ * Every change of an app's instances is reported to the listener (the
+ * deployment runner) after it is applied, so that it can tick the actions
+ * of that app.
+ *
+ * Not thread-safe: the loop thread owns everything.
+ */
+#ifndef STADION_SCHED_TRACKER_H
+#define STADION_SCHED_TRACKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "driver/driver.h"
+#include "model/model_app.h"
+#include "sched/sched_backoff.h"
+#include "sched/sched_queue.h"
+#include "state/state.h"
+
+/* One instance.  Owned by the tracker; valid until it is expunged (after a
+ * listener call that reports it gone) or the tracker is freed. */
+struct tracker_instance {
+	char *instance_id;
+	char *task_id;             /* the current or next incarnation's */
+	uint32_t incarnation;
+	struct app *app;           /* the definition it runs (or will run):
+	                            * a reference (model_app_ref) */
+	enum state_goal goal;
+	const char *condition;     /* static: "Scheduled", "Running", ... */
+	enum driver_task_state task_state; /* valid when has_task */
+	bool has_task;             /* a task was launched and is not gone */
+	const struct driver_agent *agent; /* NULL while Scheduled */
+	uint32_t *host_ports;      /* owned, n_host_ports */
+	size_t n_host_ports;
+	int64_t staged_at_ms, started_at_ms; /* 0 when not (yet) */
+	int64_t condition_since_ms;
+	bool healthy;              /* RUNNING until health checks exist */
+	/* The local driver's launch record. */
+	int64_t pid;
+	uint64_t start_ticks;
+	char *sandbox;             /* owned, may be NULL */
+	/* Tracker bookkeeping. */
+	struct tracker_app *tapp;
+	size_t index;              /* in tapp->instances */
+};
+
+/* The last task failure of an app (AppInfo's lastTaskFailure). */
+struct tracker_failure {
+	char *app_id, *host, *message, *state, *task_id, *timestamp, *version;
+	char *agent_id;
+};
+
+/* An app's instances. */
+struct tracker_app {
+	char *app_id;
+	struct app *current;               /* the latest definition, a
+	                                    * reference; NULL when none */
+	struct tracker_instance **instances; /* in creation order */
+	size_t n_instances, cap_instances;
+	uint32_t n_scheduled;              /* instances waiting for a launch */
+	struct tracker_failure *last_failure; /* owned, NULL when none */
+};
+
+/* Counts of an app's instances, as AppInfo shows them. */
+struct tracker_counts {
+	uint32_t staged, running, healthy, unhealthy;
+};
+
+/* What changed for the listener. */
+typedef void tracker_listen_fn(void *arg, const char *app_id);
+
+struct tracker;
+
+struct tracker_config {
+	struct event_base *base;   /* borrowed */
+	struct state *state;       /* borrowed */
+	struct driver *driver;     /* borrowed; the tracker sets its status
+	                            * callback */
+	const char *env_prefix;    /* --env_vars_prefix, NULL for none */
+	tracker_listen_fn *listen; /* may be NULL */
+	void *listen_arg;
+};
+
+/* A tracker; NULL when out of memory.  It adopts nothing yet: call
+ * tracker_recover() once the state is loaded. */
+struct tracker *tracker_new(const struct tracker_config *cfg);
+/* Frees everything; tasks are left running (the driver's rule).
+ * NULL-safe. */
+void tracker_free(struct tracker *t);
+
+/* Rebuild the instances from the loaded state's snapshot, re-attach their
+ * tasks through driver_adopt() (the outcome arrives as status reports) and
+ * schedule those that have none.  Apps are the snapshot's current ones. */
+int tracker_recover(struct tracker *t);
+
+/* The app's definition changed (APP borrowed, a reference is taken): new
+ * instances launch with it.  Instances already scheduled of a definition
+ * whose config is the same switch to it too.  0 or -ENOMEM. */
+int tracker_set_app(struct tracker *t, const struct app *app);
+/* APP_ID's entry, NULL when the tracker knows no instance or definition of
+ * it. */
+struct tracker_app *tracker_app(const struct tracker *t, const char *app_id);
+/* All entries, for listings: *APPS_R borrowed until the next change. */
+void tracker_apps(const struct tracker *t, struct tracker_app ***apps_r,
+                  size_t *n_r);
+/* An instance by instance id or by task id (of its current incarnation). */
+struct tracker_instance *tracker_instance(const struct tracker *t,
+                                          const char *instance_id);
+struct tracker_instance *tracker_instance_by_task(const struct tracker *t,
+                                                  const char *task_id);
+
+/* Whether INST runs (or will run) a definition whose configuration is
+ * older than APP's (versionInfo.lastConfigChangeAt): an "old" instance of
+ * a restart. */
+bool tracker_instance_is_old(const struct tracker_instance *inst,
+                             const struct app *app);
+
+void tracker_counts(const struct tracker_app *ta, struct tracker_counts *c_r);
+
+/* Create N new instances of APP (a reference is taken), Scheduled, and store
+ * them.  0 or -ENOMEM. */
+int tracker_schedule(struct tracker *t, const struct app *app, uint32_t n);
+/* Decommission INST: kill its task (or drop it while Scheduled) and
+ * expunge it once the task is gone.  Idempotent. */
+void tracker_decommission(struct tracker *t, struct tracker_instance *inst);
+/* Kill INST's task but keep the instance: it is relaunched as its next
+ * incarnation (DELETE .../tasks/{id} without scale). */
+void tracker_kill_task(struct tracker *t, struct tracker_instance *inst);
+/* Decommission every instance of APP_ID, forget its delays and its queue
+ * entry, and forget the app once its last instance is expunged. */
+void tracker_stop_app(struct tracker *t, const char *app_id);
+
+/* The launch queue and the backoff, for GET /v2/queue and DELETE
+ * /v2/queue/{id}/delay; borrowed.  After a reset, call tracker_poke(). */
+struct sched_queue *tracker_queue(const struct tracker *t);
+struct sched_backoff *tracker_backoff(const struct tracker *t);
+/* Run a launch round soon (a delay was reset, an app changed). */
+void tracker_poke(struct tracker *t);
+
+/* A counter that moves with every change the API shows (instances, app
+ * definitions, and deployments through tracker_touch()), so that listings
+ * can be cached until it moves. */
+uint64_t tracker_generation(const struct tracker *t);
+void tracker_touch(struct tracker *t);
+
+/* The task JSON of INST (reference 3.7): {"appId","healthCheckResults",
+ * "host","id","ipAddresses","ports","servicePorts","slaveId","state",
+ * "stagedAt","startedAt","version","localVolumes"}.  NULL for a Scheduled
+ * instance (it has no task to show).  A new reference. */
+struct json_object *tracker_task_json(const struct tracker_instance *inst);
+
+/* The lastTaskFailure object of TA, NULL when none.  A new reference. */
+struct json_object *tracker_failure_json(const struct tracker_app *ta);
+
+#endif /* STADION_SCHED_TRACKER_H */
