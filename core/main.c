@@ -172,6 +172,51 @@ static int open_driver(struct stadiond *d)
 	return 0;
 }
 
+static void resume_deployments(void *arg)
+{
+	struct stadiond *d = arg;
+
+	if (deploy_run_resume(d->runner) != 0)
+		log_error("out of memory while resuming deployments; restart "
+		          "stadiond");
+}
+
+/* The tracker and the runner over the loaded state: adopt the tasks the
+ * state records, then resume the deployments, which relaunch what is
+ * missing. */
+static int open_scheduler(struct stadiond *d)
+{
+	const struct tracker_config tc = {
+		.base = d->base,
+		.state = d->state,
+		.driver = d->driver,
+	};
+	struct deploy_run_config rc = {
+		.state = d->state,
+		.plugins = d->plugins,
+		.port_min = (uint32_t)d->flags.local_port_min,
+		.port_max = (uint32_t)d->flags.local_port_max,
+	};
+
+	if ((d->tracker = tracker_new(&tc)) == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	rc.tracker = d->tracker;
+	if ((d->runner = deploy_run_new(&rc)) == NULL) {
+		log_error("no upgrade strategy plugin \"rolling\" is loaded; "
+		          "stadiond needs it for restarts: check that "
+		          "upgrade_rolling.so is in --system_plugin_dir and "
+		          "enabled in --plugin_conf");
+		return -1;
+	}
+	if (tracker_recover(d->tracker, resume_deployments, d) != 0) {
+		log_error("out of memory while recovering the state");
+		return -1;
+	}
+	return 0;
+}
+
 static int start(struct stadiond *d)
 {
 	const struct flags *f = &d->flags;
@@ -201,7 +246,8 @@ static int start(struct stadiond *d)
 		log_error("cannot create the event loop");
 		return -1;
 	}
-	if (load_plugins(d) != 0 || open_state(d) != 0 || open_driver(d) != 0)
+	if (load_plugins(d) != 0 || open_state(d) != 0 ||
+	    open_driver(d) != 0 || open_scheduler(d) != 0)
 		return -1;
 	if (http_server_new(d->base, &hc, &d->http, err, sizeof(err)) != 0) {
 		log_error("%s", err);
@@ -228,6 +274,10 @@ static void stop(struct stadiond *d)
 	if (d->sig_int != NULL)
 		event_free(d->sig_int);
 	http_server_free(d->http);
+	/* Before the plugins: running restart steps end() in the upgrade
+	 * plugin. */
+	deploy_run_free(d->runner);
+	tracker_free(d->tracker);
 	/* Tasks outlive stadiond: the driver lets go of them, kills none. */
 	if (d->driver != NULL)
 		driver_destroy(d->driver);

@@ -7,12 +7,14 @@
 
 #include <event2/event.h>
 
+#include "deploy/deploy_run.h"
 #include "driver/driver.h"
 #include "flags.h"
 #include "http/http_server.h"
 #include "plugin/plugin_conf.h"
 #include "plugin/plugin_host.h"
 #include "plugin/plugin_loader.h"
+#include "sched/sched_tracker.h"
 #include "state/state.h"
 
 struct stadiond {
@@ -23,6 +25,8 @@ struct stadiond {
 	struct plugin_set *plugins;
 	struct state *state;             /* over the storage plugin */
 	struct driver *driver;           /* the local driver */
+	struct tracker *tracker;         /* instances, launches */
+	struct deploy_run *runner;       /* deployments */
 	struct http_server *http;
 	struct event *sig_term, *sig_int;
 	char leader_url[320];            /* "http://host:port" of the leader */

@@ -802,13 +802,15 @@ static int read_action(struct json_object *in, struct deploy_step *step,
 		return DEPLOY_PLAN_INVALID;
 	type = (enum deploy_action_type)t;
 	root = type == DEPLOY_ACTION_STOP ? original : target;
-	if ((idx = root_find(root, app_id)) < 0)
+	/* A stopped app is gone from every root a restarted stadiond still
+	 * has; stopping needs its id only. */
+	if ((idx = root_find(root, app_id)) < 0 && type != DEPLOY_ACTION_STOP)
 		return DEPLOY_PLAN_INVALID;
 	if (json_object_object_get_ex(in, "kill", &kill) &&
 	    !json_object_is_type(kill, json_type_array))
 		return DEPLOY_PLAN_INVALID;
 
-	a = step_add(step, type, app_id, root->apps[idx],
+	a = step_add(step, type, app_id, idx >= 0 ? root->apps[idx] : NULL,
 	             json_object_get_int64(instances));
 	if (a == NULL)
 		return DEPLOY_PLAN_NOMEM;

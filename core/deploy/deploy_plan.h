@@ -89,7 +89,8 @@ struct deploy_action {
 	enum deploy_action_type type;
 	char *app_id;                /* owned */
 	/* Borrowed from the roots the plan was built from or read back
-	 * with: the original definition for Stop, the target one else. */
+	 * with: the original definition for Stop, the target one else.  NULL
+	 * for a Stop read back without its app (deploy_plan_from_json). */
 	const struct app *app;
 	/* Start: 0; Scale: the target's instances; Restart: the target's
 	 * instances; Stop: 0. */
@@ -202,8 +203,9 @@ struct json_object *deploy_plan_store_json(const struct deploy_plan *plan);
 /* Read a stored plan back (deploy_plan_store_json's form; IN borrowed)
  * and attach its actions to ORIGINAL (Stop) and TARGET (the others), the
  * roots loaded by the versions it names.  Returns 0 and the plan in
- * *plan_r, DEPLOY_PLAN_INVALID when IN is malformed or names an app the
- * root lacks, DEPLOY_PLAN_NOMEM.  *plan_r is untouched on failure. */
+ * *plan_r, DEPLOY_PLAN_INVALID when IN is malformed or names an app
+ * TARGET lacks (a Stop of an app ORIGINAL lacks gets a NULL app),
+ * DEPLOY_PLAN_NOMEM.  *plan_r is untouched on failure. */
 int deploy_plan_from_json(struct json_object *in,
                           const struct deploy_root *original,
                           const struct deploy_root *target,

@@ -73,9 +73,6 @@ struct deploy_change {
 	const struct deploy_kill *kills; /* tasks killed with scale=true */
 	size_t n_kills;
 	bool force;
-	/* A revert (DELETE /v2/deployments/{id}): the definitions are old
-	 * versions and keep their version (no stamping). */
-	bool keep_versions;
 };
 
 /* The outcome, handed to the completion; borrowed for the call.  STATUS:

@@ -1614,9 +1614,21 @@ void model_app_free(struct app *app)
 {
 	if (app == NULL)
 		return;
+	if (app->refs > 0) {
+		app->refs--;
+		return;
+	}
 	app_free_arrays(app);
 	json_object_put(app->json);
 	free(app);
+}
+
+struct app *model_app_ref(const struct app *app)
+{
+	struct app *a = (struct app *)app;
+
+	a->refs++;
+	return a;
 }
 
 struct json_object *model_app_to_json(const struct app *app)

@@ -111,6 +111,7 @@ struct app {
 	const char *role;
 	/* NULL until model_app_stamp (or read from a stored version). */
 	const char *version, *last_scaling_at, *last_config_change_at;
+	unsigned refs; /* references beyond the first (model_app_ref) */
 };
 
 /* Parse, validate and normalize the app definition IN (borrowed, not
@@ -125,8 +126,12 @@ int model_app_parse(struct json_object *in, const char *base_id,
                     const char *err_prefix, struct app **app_r,
                     struct model_errors *errors);
 
-/* NULL-safe. */
+/* Drop a reference: the app is freed with its last one.  NULL-safe. */
 void model_app_free(struct app *app);
+/* Take another reference to APP (a definition is immutable once parsed
+ * and stamped, so sharing it is safe): the state snapshot, the tracker's
+ * instances and running deployments each hold their own.  Returns APP. */
+struct app *model_app_ref(const struct app *app);
 
 /* The AppDefinition Marathon returns (without the runtime embeds such as
  * tasksRunning).  A new reference the caller puts; NULL when out of

@@ -18,12 +18,15 @@
  * names (Finished, Failed, Killed, Error, Gone) which last until the instance
  * is rescheduled or expunged.
  *
- * Durability: an instance is stored before its task is launched (Scheduled,
- * with the task id it will use) and again with the process's launch record
- * right after; an instance without a launch record found at start-up is
- * looked up by task id in the driver (the local driver keeps a record in
- * each sandbox) so a stadiond killed between the spawn and the second write
- * neither orphans nor doubles the task.
+ * Durability: an instance is stored when it is created (Scheduled), when
+ * its task is launched (with the process's launch record), when it is
+ * relaunched or its goal changes, and deleted when it is expunged; writes
+ * of one loop iteration go out as one batch.  Conditions that the driver
+ * reports again on reconciliation (Running) are not stored.  At start-up
+ * instances with a launch record are adopted; a Scheduled one is moved to
+ * its next incarnation, so that a task a killed stadiond spawned but never
+ * recorded has an id nobody knows and the local driver's sweep
+ * (driver_local_sweep) kills it: no orphan, no double.
  *
  * Launching is batched: changes mark the tracker dirty, and one launch
  * round per loop iteration takes one offer snapshot and matches every app
@@ -58,7 +61,11 @@ struct tracker_instance {
 	char *task_id;             /* the current or next incarnation's */
 	uint32_t incarnation;
 	struct app *app;           /* the definition it runs (or will run):
-	                            * a reference (model_app_ref) */
+	                            * a reference (model_app_ref); after a
+	                            * restart of stadiond the app's current
+	                            * one, as older ones are not in memory */
+	char *version;             /* owned: the version of the definition
+	                            * it was launched with */
 	enum state_goal goal;
 	const char *condition;     /* static: "Scheduled", "Running", ... */
 	enum driver_task_state task_state; /* valid when has_task */
@@ -69,10 +76,14 @@ struct tracker_instance {
 	int64_t staged_at_ms, started_at_ms; /* 0 when not (yet) */
 	int64_t condition_since_ms;
 	bool healthy;              /* RUNNING until health checks exist */
+	bool adopting;             /* adopted, its first report is due */
 	/* The local driver's launch record. */
 	int64_t pid;
 	uint64_t start_ticks;
 	char *sandbox;             /* owned, may be NULL */
+	/* The deployment runner's: the restart step that last counted this
+	 * instance as newly ready (stadion_upgrade_view.new_ready). */
+	uint64_t ready_epoch;
 	/* Tracker bookkeeping. */
 	struct tracker_app *tapp;
 	size_t index;              /* in tapp->instances */
@@ -122,10 +133,23 @@ struct tracker *tracker_new(const struct tracker_config *cfg);
  * NULL-safe. */
 void tracker_free(struct tracker *t);
 
+/* Call FN(ARG, app id) after every change of an app's instances, from
+ * the loop, never from inside a tracker call (FN may call the tracker).
+ * Replaces the one of the config; NULL stops the calls. */
+void tracker_set_listener(struct tracker *t, tracker_listen_fn *fn,
+                          void *arg);
+
 /* Rebuild the instances from the loaded state's snapshot, re-attach their
  * tasks through driver_adopt() (the outcome arrives as status reports) and
- * schedule those that have none.  Apps are the snapshot's current ones. */
-int tracker_recover(struct tracker *t);
+ * schedule those that have none.  Apps are the snapshot's current ones.
+ * DONE(ARG) runs from the loop once every adopted task has reported its
+ * state: only then do counts of running instances mean anything, so that
+ * is when deployments may resume (a restart step that saw the adopted
+ * tasks still Staging would count them as newly ready later, and kill
+ * old instances for each).  0, or -ENOMEM. */
+typedef void tracker_recovered_fn(void *arg);
+int tracker_recover(struct tracker *t, tracker_recovered_fn *done,
+                    void *arg);
 
 /* The app's definition changed (APP borrowed, a reference is taken): new
  * instances launch with it.  Instances already scheduled of a definition

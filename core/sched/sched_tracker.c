@@ -1,0 +1,1256 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "jsonutil.h"
+#include "log.h"
+#include "sched/sched_ids.h"
+#include "sched/sched_match.h"
+#include "sched/sched_task.h"
+#include "sched/sched_tracker.h"
+#include "strmap.h"
+
+struct tracker {
+	struct tracker_config cfg;
+	struct strmap *apps;       /* app id -> tracker_app */
+	struct strmap *instances;  /* instance id -> tracker_instance */
+	struct strmap *tasks;      /* task id -> tracker_instance (has_task) */
+	struct tracker_app **app_list; /* for listings, in creation order */
+	size_t n_apps, cap_apps;
+	struct sched_queue *queue;
+	struct sched_backoff *backoff;
+	/* Deferred work, so that no caller sees its own change re-enter:
+	 * the launch round, the listener calls and the batched writes. */
+	struct event *round_ev;
+	struct event *delay_ev;    /* wakes the round when a delay ends */
+	struct tracker_instance **dirty; /* to store, each once */
+	size_t n_dirty, cap_dirty;
+	char **notify;             /* app ids for the listener, each once */
+	size_t n_notify, cap_notify;
+	uint64_t generation;
+	/* Recovery: adopted tasks still to report, and who waits for it. */
+	size_t n_adopting;
+	tracker_recovered_fn *recovered;
+	void *recovered_arg;
+};
+
+static int64_t now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void timestamp(int64_t ms, char buf[MODEL_TIMESTAMP_LEN])
+{
+	model_timestamp_format(ms, buf);
+}
+
+/* Arrays that grow by doubling; 0 or -1. */
+static int grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+	size_t c = *cap ? *cap : 16;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	if ((p = realloc(*arr, c * size)) == NULL)
+		return -1;
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
+/* ---- deferred work ---------------------------------------------------- */
+
+static void kick(struct tracker *t)
+{
+	t->generation++;
+	event_active(t->round_ev, EV_TIMEOUT, 0);
+}
+
+void tracker_poke(struct tracker *t)
+{
+	kick(t);
+}
+
+static void mark_dirty(struct tracker *t, struct tracker_instance *inst)
+{
+	for (size_t i = t->n_dirty; i-- > 0;)
+		if (t->dirty[i] == inst)
+			goto out_kick;
+	if (grow((void **)&t->dirty, &t->cap_dirty, t->n_dirty + 1,
+	         sizeof(*t->dirty)) != 0) {
+		log_error("out of memory: instance %s not stored",
+		          inst->instance_id);
+		goto out_kick;
+	}
+	t->dirty[t->n_dirty++] = inst;
+out_kick:
+	kick(t);
+}
+
+/* Forget INST in the write batch (it is being expunged). */
+static void undirty(struct tracker *t, struct tracker_instance *inst)
+{
+	for (size_t i = 0; i < t->n_dirty; i++)
+		if (t->dirty[i] == inst)
+			t->dirty[i] = t->dirty[--t->n_dirty];
+}
+
+static void notify(struct tracker *t, const char *app_id)
+{
+	char *copy;
+
+	for (size_t i = 0; i < t->n_notify; i++)
+		if (strcmp(t->notify[i], app_id) == 0)
+			goto out_kick;
+	if (grow((void **)&t->notify, &t->cap_notify, t->n_notify + 1,
+	         sizeof(*t->notify)) != 0 ||
+	    (copy = strdup(app_id)) == NULL) {
+		log_error("out of memory: a change of %s goes unnoticed",
+		          app_id);
+		goto out_kick;
+	}
+	t->notify[t->n_notify++] = copy;
+out_kick:
+	kick(t);
+}
+
+static void store_done(void *arg, int rc, const char *errmsg)
+{
+	(void)arg;
+	if (rc != 0)
+		log_error("cannot store instances: %s; they will be "
+		          "reconciled at the next start",
+		          errmsg);
+}
+
+static struct state_instance *to_state(const struct tracker_instance *inst)
+{
+	struct state_instance *s = calloc(1, sizeof(*s));
+	char ts[MODEL_TIMESTAMP_LEN];
+
+	if (s == NULL)
+		return NULL;
+	s->instance_id = strdup(inst->instance_id);
+	s->app_id = strdup(inst->app->id);
+	s->app_version = strdup(inst->version);
+	s->task_id = strdup(inst->task_id);
+	s->incarnation = inst->incarnation;
+	s->state = strdup(inst->condition);
+	s->goal = inst->goal;
+	if (inst->agent != NULL) {
+		s->agent_id = strdup(inst->agent->id);
+		s->hostname = strdup(inst->agent->hostname);
+	}
+	if (inst->n_host_ports > 0) {
+		s->host_ports = malloc(inst->n_host_ports *
+		                       sizeof(*s->host_ports));
+		if (s->host_ports != NULL) {
+			memcpy(s->host_ports, inst->host_ports,
+			       inst->n_host_ports * sizeof(*s->host_ports));
+			s->n_host_ports = inst->n_host_ports;
+		}
+	}
+	if (inst->staged_at_ms > 0) {
+		timestamp(inst->staged_at_ms, ts);
+		s->staged_at = strdup(ts);
+	}
+	s->pid = inst->pid;
+	s->start_ticks = inst->start_ticks;
+	if (inst->sandbox != NULL)
+		s->sandbox = strdup(inst->sandbox);
+	if (s->instance_id == NULL || s->app_id == NULL ||
+	    s->app_version == NULL || s->task_id == NULL || s->state == NULL) {
+		state_instance_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void flush_writes(struct tracker *t)
+{
+	struct state_instance **batch;
+	struct stadion_err err = {0};
+	size_t n = 0;
+
+	if (t->n_dirty == 0)
+		return;
+	if ((batch = calloc(t->n_dirty, sizeof(*batch))) == NULL)
+		goto fail;
+	for (size_t i = 0; i < t->n_dirty; i++)
+		if ((batch[n] = to_state(t->dirty[i])) != NULL)
+			n++;
+	if (n < t->n_dirty)
+		log_error("out of memory: %zu instances not stored",
+		          t->n_dirty - n);
+	if (n > 0 && state_put_instances(t->cfg.state, batch, n, store_done,
+	                                 t, &err) != 0) {
+		log_error("cannot store instances: %s", err.msg);
+		for (size_t i = 0; i < n; i++)
+			state_instance_free(batch[i]);
+	}
+	free(batch);
+fail:
+	t->n_dirty = 0;
+}
+
+/* ---- apps and instances ----------------------------------------------- */
+
+static struct tracker_app *app_get(struct tracker *t, const char *app_id,
+                                   bool create)
+{
+	struct tracker_app *ta = strmap_get(t->apps, app_id);
+
+	if (ta != NULL || !create)
+		return ta;
+	if ((ta = calloc(1, sizeof(*ta))) == NULL)
+		return NULL;
+	if ((ta->app_id = strdup(app_id)) == NULL ||
+	    grow((void **)&t->app_list, &t->cap_apps, t->n_apps + 1,
+	         sizeof(*t->app_list)) != 0 ||
+	    strmap_put(t->apps, ta->app_id, ta) != 0) {
+		free(ta->app_id);
+		free(ta);
+		return NULL;
+	}
+	t->app_list[t->n_apps++] = ta;
+	return ta;
+}
+
+static void failure_free(struct tracker_failure *f)
+{
+	if (f == NULL)
+		return;
+	free(f->app_id);
+	free(f->host);
+	free(f->message);
+	free(f->state);
+	free(f->task_id);
+	free(f->timestamp);
+	free(f->version);
+	free(f->agent_id);
+	free(f);
+}
+
+static void app_free(struct tracker_app *ta)
+{
+	free(ta->app_id);
+	model_app_free(ta->current);
+	free(ta->instances);
+	failure_free(ta->last_failure);
+	free(ta);
+}
+
+/* Drop TA when it has neither a definition nor instances. */
+static void app_maybe_forget(struct tracker *t, struct tracker_app *ta)
+{
+	if (ta->current != NULL || ta->n_instances > 0)
+		return;
+	strmap_del(t->apps, ta->app_id);
+	for (size_t i = 0; i < t->n_apps; i++)
+		if (t->app_list[i] == ta) {
+			memmove(&t->app_list[i], &t->app_list[i + 1],
+			        (t->n_apps - i - 1) * sizeof(*t->app_list));
+			t->n_apps--;
+			break;
+		}
+	app_free(ta);
+}
+
+static void instance_free(struct tracker_instance *inst)
+{
+	if (inst == NULL)
+		return;
+	free(inst->instance_id);
+	free(inst->task_id);
+	free(inst->version);
+	model_app_free(inst->app);
+	free(inst->host_ports);
+	free(inst->sandbox);
+	free(inst);
+}
+
+static int instance_attach(struct tracker *t, struct tracker_app *ta,
+                           struct tracker_instance *inst)
+{
+	if (grow((void **)&ta->instances, &ta->cap_instances,
+	         ta->n_instances + 1, sizeof(*ta->instances)) != 0 ||
+	    strmap_put(t->instances, inst->instance_id, inst) != 0)
+		return -1;
+	inst->tapp = ta;
+	inst->index = ta->n_instances;
+	ta->instances[ta->n_instances++] = inst;
+	return 0;
+}
+
+static void instance_expunge(struct tracker *t, struct tracker_instance *inst)
+{
+	struct tracker_app *ta = inst->tapp;
+	struct stadion_err err = {0};
+
+	if (inst->has_task)
+		strmap_del(t->tasks, inst->task_id);
+	strmap_del(t->instances, inst->instance_id);
+	ta->instances[inst->index] = ta->instances[--ta->n_instances];
+	ta->instances[inst->index]->index = inst->index;
+	undirty(t, inst);
+	if (state_del_instance(t->cfg.state, inst->instance_id, store_done, t,
+	                       &err) != 0)
+		log_error("cannot delete instance %s: %s", inst->instance_id,
+		          err.msg);
+	notify(t, ta->app_id);
+	instance_free(inst);
+	app_maybe_forget(t, ta);
+}
+
+static const char *config_version(const struct app *app)
+{
+	return app->last_config_change_at != NULL ? app->last_config_change_at
+	                                          : app->version;
+}
+
+static int queue_push(struct tracker *t, const struct app *app, uint32_t n)
+{
+	return sched_queue_push(t->queue, app->id, config_version(app), n,
+	                        now_ms());
+}
+
+/* INST waits for a launch as its next incarnation. */
+static int instance_reschedule(struct tracker *t,
+                               struct tracker_instance *inst)
+{
+	char *task_id = sched_task_id_format(inst->instance_id,
+	                                     (int64_t)inst->incarnation + 1);
+
+	if (task_id == NULL)
+		return -ENOMEM;
+	if (inst->tapp->current != NULL && inst->app != inst->tapp->current) {
+		/* Relaunches take the app's latest definition when its
+		 * config is the same (a scale changed only the version). */
+		const struct app *cur = inst->tapp->current;
+
+		if (strcmp(config_version(cur), config_version(inst->app)) ==
+		    0) {
+			char *v = strdup(cur->version);
+
+			if (v != NULL) {
+				model_app_free(inst->app);
+				inst->app = model_app_ref(cur);
+				free(inst->version);
+				inst->version = v;
+			}
+		}
+	}
+	free(inst->task_id);
+	inst->task_id = task_id;
+	inst->incarnation++;
+	inst->condition = "Scheduled";
+	inst->condition_since_ms = now_ms();
+	inst->agent = NULL;
+	free(inst->host_ports);
+	inst->host_ports = NULL;
+	inst->n_host_ports = 0;
+	inst->staged_at_ms = inst->started_at_ms = 0;
+	inst->pid = 0;
+	inst->start_ticks = 0;
+	free(inst->sandbox);
+	inst->sandbox = NULL;
+	inst->healthy = false;
+	inst->tapp->n_scheduled++;
+	mark_dirty(t, inst);
+	return queue_push(t, inst->app, 1);
+}
+
+static struct tracker_instance *instance_new(const struct app *app)
+{
+	struct tracker_instance *inst = calloc(1, sizeof(*inst));
+
+	if (inst == NULL)
+		return NULL;
+	inst->instance_id = sched_instance_id_new(app->id);
+	inst->version = strdup(app->version != NULL ? app->version : "");
+	if (inst->instance_id == NULL || inst->version == NULL) {
+		instance_free(inst);
+		return NULL;
+	}
+	inst->app = model_app_ref(app);
+	inst->goal = STATE_GOAL_RUNNING;
+	return inst;
+}
+
+int tracker_schedule(struct tracker *t, const struct app *app, uint32_t n)
+{
+	struct tracker_app *ta = app_get(t, app->id, true);
+
+	if (ta == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		struct tracker_instance *inst = instance_new(app);
+
+		if (inst == NULL || instance_attach(t, ta, inst) != 0) {
+			instance_free(inst);
+			return -ENOMEM;
+		}
+		/* incarnation 0 -> the first task is incarnation 1 */
+		if (instance_reschedule(t, inst) != 0)
+			return -ENOMEM;
+	}
+	notify(t, app->id);
+	return 0;
+}
+
+int tracker_set_app(struct tracker *t, const struct app *app)
+{
+	struct tracker_app *ta = app_get(t, app->id, true);
+
+	if (ta == NULL)
+		return -ENOMEM;
+	model_app_free(ta->current);
+	ta->current = model_app_ref(app);
+	for (size_t i = 0; i < ta->n_instances; i++) {
+		struct tracker_instance *inst = ta->instances[i];
+		char *v;
+
+		if (inst->has_task || inst->goal != STATE_GOAL_RUNNING ||
+		    inst->app == app ||
+		    strcmp(config_version(app), config_version(inst->app)) != 0 ||
+		    (v = strdup(app->version)) == NULL)
+			continue;
+		model_app_free(inst->app);
+		inst->app = model_app_ref(app);
+		free(inst->version);
+		inst->version = v;
+	}
+	notify(t, app->id);
+	return 0;
+}
+
+static void unschedule(struct tracker *t, struct tracker_instance *inst)
+{
+	if (inst->has_task || strcmp(inst->condition, "Scheduled") != 0)
+		return;
+	inst->tapp->n_scheduled--;
+	sched_queue_launched(t->queue, inst->tapp->app_id, 1);
+	inst->condition = "Killed";
+}
+
+void tracker_decommission(struct tracker *t, struct tracker_instance *inst)
+{
+	if (inst->goal == STATE_GOAL_DECOMMISSIONED)
+		return;
+	inst->goal = STATE_GOAL_DECOMMISSIONED;
+	if (!inst->has_task) {
+		unschedule(t, inst);
+		instance_expunge(t, inst);
+		return;
+	}
+	if (driver_kill(t->cfg.driver, inst->task_id, -1) != 0)
+		log_warn("cannot kill task %s: %s", inst->task_id,
+		         strerror(errno));
+	mark_dirty(t, inst);
+	notify(t, inst->tapp->app_id);
+}
+
+void tracker_kill_task(struct tracker *t, struct tracker_instance *inst)
+{
+	if (!inst->has_task)
+		return;
+	if (driver_kill(t->cfg.driver, inst->task_id, -1) != 0)
+		log_warn("cannot kill task %s: %s", inst->task_id,
+		         strerror(errno));
+}
+
+void tracker_stop_app(struct tracker *t, const char *app_id)
+{
+	struct tracker_app *ta = app_get(t, app_id, false);
+
+	if (ta == NULL)
+		return;
+	sched_queue_remove(t->queue, app_id);
+	sched_backoff_reset_app(t->backoff, app_id);
+	model_app_free(ta->current);
+	ta->current = NULL;
+	/* Expunging may free TA with its last instance: walk backwards over
+	 * a count taken now and re-read the app each time. */
+	for (size_t i = ta->n_instances; i-- > 0;) {
+		ta = app_get(t, app_id, false);
+		if (ta == NULL || i >= ta->n_instances)
+			continue;
+		tracker_decommission(t, ta->instances[i]);
+	}
+	if ((ta = app_get(t, app_id, false)) != NULL)
+		app_maybe_forget(t, ta);
+	notify(t, app_id);
+}
+
+/* ---- launching -------------------------------------------------------- */
+
+static struct tracker_instance *next_scheduled(struct tracker_app *ta,
+                                               const struct app *app,
+                                               size_t *from)
+{
+	for (; *from < ta->n_instances; (*from)++) {
+		struct tracker_instance *inst = ta->instances[*from];
+
+		if (!inst->has_task && inst->goal == STATE_GOAL_RUNNING &&
+		    inst->app == app && strcmp(inst->condition, "Scheduled") == 0)
+			return inst;
+	}
+	return NULL;
+}
+
+static void launch_failed(struct tracker *t, struct tracker_instance *inst,
+                          const char *why)
+{
+	struct sched_backoff_strategy st = {
+		.backoff_seconds = inst->app->backoff_seconds,
+		.factor = inst->app->backoff_factor,
+		.max_launch_delay_seconds = inst->app->max_launch_delay_seconds,
+	};
+	struct sched_backoff_key key = {inst->app->id,
+	                                config_version(inst->app)};
+
+	log_warn("cannot launch task %s: %s", inst->task_id, why);
+	sched_backoff_raise(t->backoff, &key, &st, now_ms(), NULL);
+}
+
+/* Launch the placements of one definition APP of TA. */
+static void launch_placed(struct tracker *t, struct tracker_app *ta,
+                          const struct app *app,
+                          const struct driver_offer *offers,
+                          const size_t *offer_idx, const uint32_t *ports,
+                          size_t n_ports, uint32_t placed)
+{
+	size_t from = 0;
+	uint32_t launched = 0;
+
+	for (uint32_t j = 0; j < placed; j++) {
+		struct tracker_instance *inst = next_scheduled(ta, app, &from);
+		const struct driver_offer *o = &offers[offer_idx[j]];
+		struct sched_task_params p = {
+			.task_id = NULL,
+			.agent_id = o->agent->id,
+			.hostname = o->agent->hostname,
+			.host_ports = ports + (size_t)j * n_ports,
+			.n_host_ports = n_ports,
+			.env_prefix = t->cfg.env_prefix,
+		};
+		struct sched_task *task = NULL;
+		struct driver_launch_record rec = {0};
+		char err[256];
+
+		if (inst == NULL)
+			break;
+		from++;
+		p.task_id = inst->task_id;
+		if (sched_task_build(app, &p, &task) != 0) {
+			launch_failed(t, inst, "out of memory");
+			continue;
+		}
+		if (driver_launch(t->cfg.driver, &task->spec, err,
+		                  sizeof(err)) != 0) {
+			launch_failed(t, inst, err);
+			sched_task_free(task);
+			continue;
+		}
+		inst->has_task = true;
+		inst->task_state = DRIVER_TASK_STAGING;
+		inst->condition = "Staging";
+		inst->agent = o->agent;
+		inst->staged_at_ms = inst->condition_since_ms = now_ms();
+		if (n_ports > 0 &&
+		    (inst->host_ports = malloc(n_ports * sizeof(uint32_t))) !=
+		            NULL) {
+			memcpy(inst->host_ports, p.host_ports,
+			       n_ports * sizeof(uint32_t));
+			inst->n_host_ports = n_ports;
+		}
+		if (driver_launch_record(t->cfg.driver, inst->task_id, &rec) ==
+		    0) {
+			inst->pid = rec.pid;
+			inst->start_ticks = rec.start_ticks;
+			if (rec.sandbox != NULL)
+				inst->sandbox = strdup(rec.sandbox);
+		}
+		if (strmap_put(t->tasks, inst->task_id, inst) != 0)
+			log_error("out of memory: task %s untracked",
+			          inst->task_id);
+		ta->n_scheduled--;
+		launched++;
+		mark_dirty(t, inst);
+		sched_task_free(task);
+	}
+	if (launched > 0) {
+		sched_queue_launched(t->queue, ta->app_id, launched);
+		notify(t, ta->app_id);
+	}
+}
+
+/* Agent -> offer index, for the per-offer counts of existing instances. */
+static size_t offer_of(const struct driver_offer *offers, size_t n,
+                       const struct driver_agent *agent)
+{
+	for (size_t i = 0; i < n; i++)
+		if (offers[i].agent == agent)
+			return i;
+	return n;
+}
+
+/* Match and launch the scheduled instances of definition APP of TA. */
+static void launch_app(struct tracker *t, struct tracker_app *ta,
+                       const struct app *app, uint32_t count,
+                       struct sched_match_pool *pool,
+                       const struct driver_offer *offers, size_t n_offers,
+                       struct sched_queue_entry *entry)
+{
+	struct sched_match_demand demand = {0};
+	uint32_t *existing = calloc(n_offers + 1, sizeof(*existing));
+	size_t *idx = calloc(count, sizeof(*idx));
+	uint32_t *ports = NULL, placed = 0;
+	struct sched_match_request req;
+
+	if (existing == NULL || idx == NULL ||
+	    sched_match_demand_from_app(app, &demand) != 0)
+		goto out_free;
+	if (demand.n_host_ports > 0 &&
+	    (ports = calloc((size_t)count * demand.n_host_ports,
+	                    sizeof(*ports))) == NULL)
+		goto out_release;
+	for (size_t i = 0; i < ta->n_instances; i++)
+		if (ta->instances[i]->has_task)
+			existing[offer_of(offers, n_offers,
+			                  ta->instances[i]->agent)]++;
+	req = (struct sched_match_request){
+		.demand = &demand,
+		.count = count,
+		.existing = existing,
+		.stats = entry != NULL ? &entry->stats : NULL,
+		.now_ms = now_ms(),
+	};
+	if (sched_match_run(pool, &req, idx, ports, &placed) == 0 && placed > 0)
+		launch_placed(t, ta, app, offers, idx, ports,
+		              demand.n_host_ports, placed);
+	free(ports);
+out_release:
+	sched_match_demand_release(&demand);
+out_free:
+	free(idx);
+	free(existing);
+}
+
+static void arm_delay(struct tracker *t, int64_t wait_ms)
+{
+	struct timeval tv = {.tv_sec = wait_ms / 1000,
+	                     .tv_usec = (wait_ms % 1000) * 1000};
+
+	if (wait_ms < 0)
+		return;
+	if (evtimer_pending(t->delay_ev, NULL)) {
+		struct timeval at, now;
+
+		evtimer_pending(t->delay_ev, &at);
+		event_base_gettimeofday_cached(t->cfg.base, &now);
+		if ((at.tv_sec - now.tv_sec) * 1000 +
+		            (at.tv_usec - now.tv_usec) / 1000 <=
+		    wait_ms)
+			return;
+	}
+	evtimer_add(t->delay_ev, &tv);
+}
+
+/* Launch what TA has scheduled, one match per definition (scheduled
+ * instances usually share one; after a restart some may still run an
+ * older one). */
+static void launch_app_all(struct tracker *t, struct tracker_app *ta,
+                           struct sched_match_pool *pool,
+                           const struct driver_offer *offers, size_t n_offers)
+{
+	const struct app *done[8];
+	size_t n_done = 0;
+
+	for (size_t i = 0; i < ta->n_instances && ta->n_scheduled > 0 &&
+	                   n_done < sizeof(done) / sizeof(*done);
+	     i++) {
+		struct tracker_instance *inst = ta->instances[i];
+		const struct app *app = inst->app;
+		uint32_t count = 0;
+		bool seen = false;
+
+		if (inst->has_task || inst->goal != STATE_GOAL_RUNNING ||
+		    strcmp(inst->condition, "Scheduled") != 0)
+			continue;
+		for (size_t k = 0; k < n_done; k++)
+			seen |= done[k] == app;
+		if (seen)
+			continue;
+		done[n_done++] = app;
+		for (size_t k = i; k < ta->n_instances; k++) {
+			const struct tracker_instance *o = ta->instances[k];
+
+			if (o->app == app && !o->has_task &&
+			    o->goal == STATE_GOAL_RUNNING &&
+			    strcmp(o->condition, "Scheduled") == 0)
+				count++;
+		}
+		launch_app(t, ta, app, count, pool, offers, n_offers,
+		           sched_queue_find(t->queue, ta->app_id));
+	}
+}
+
+static void launch_round(struct tracker *t)
+{
+	struct driver_offer *offers = NULL;
+	struct sched_match_pool *pool = NULL;
+	size_t n_offers = 0, n_ids = sched_queue_size(t->queue);
+	int64_t now = now_ms(), wait = -1;
+	char **ids;
+
+	if (n_ids == 0)
+		return;
+	/* Launches drop entries from the queue: walk a copy of its ids. */
+	if ((ids = calloc(n_ids, sizeof(*ids))) == NULL)
+		return;
+	for (size_t q = 0; q < n_ids; q++)
+		ids[q] = strdup(sched_queue_at(t->queue, q)->app_id);
+	for (size_t q = 0; q < n_ids; q++) {
+		struct sched_queue_entry *e;
+		struct tracker_app *ta;
+		struct sched_backoff_key key;
+		int64_t left;
+
+		if (ids[q] == NULL ||
+		    (e = sched_queue_find(t->queue, ids[q])) == NULL)
+			continue;
+		if ((ta = app_get(t, ids[q], false)) == NULL ||
+		    ta->n_scheduled == 0) {
+			sched_queue_remove(t->queue, ids[q]);
+			continue;
+		}
+		key = sched_queue_entry_key(e);
+		if ((left = sched_backoff_time_left_ms(t->backoff, &key, now)) >
+		    0) {
+			if (wait < 0 || left < wait)
+				wait = left;
+			continue;
+		}
+		if (pool == NULL &&
+		    (driver_offers(t->cfg.driver, &offers, &n_offers) != 0 ||
+		     (pool = sched_match_pool_new(offers, n_offers)) == NULL)) {
+			log_error("cannot get offers: %s", strerror(errno));
+			break;
+		}
+		launch_app_all(t, ta, pool, offers, n_offers);
+	}
+	arm_delay(t, wait);
+	sched_match_pool_free(pool);
+	if (offers != NULL)
+		driver_offers_free(offers, n_offers);
+	for (size_t q = 0; q < n_ids; q++)
+		free(ids[q]);
+	free(ids);
+}
+
+/* One callback runs all deferred work: listener calls first (they may
+ * schedule and kill), then launches, then the writes of all of it. */
+static void round_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tracker *t = arg;
+
+	(void)fd;
+	(void)what;
+	for (int pass = 0; pass < 4 && t->n_notify > 0; pass++) {
+		char **ids = t->notify;
+		size_t n = t->n_notify;
+
+		t->notify = NULL;
+		t->n_notify = t->cap_notify = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (t->cfg.listen != NULL)
+				t->cfg.listen(t->cfg.listen_arg, ids[i]);
+			free(ids[i]);
+		}
+		free(ids);
+	}
+	if (t->recovered != NULL && t->n_adopting == 0) {
+		tracker_recovered_fn *fn = t->recovered;
+
+		t->recovered = NULL;
+		fn(t->recovered_arg);
+	}
+	launch_round(t);
+	flush_writes(t);
+	/* Listener calls raised by this round's launches run next time. */
+	if (t->n_notify > 0)
+		event_active(t->round_ev, EV_TIMEOUT, 0);
+}
+
+static void delay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	kick(arg);
+}
+
+/* ---- status reports --------------------------------------------------- */
+
+static const char *condition_of(enum driver_task_state s)
+{
+	switch (s) {
+	case DRIVER_TASK_STAGING: return "Staging";
+	case DRIVER_TASK_STARTING: return "Starting";
+	case DRIVER_TASK_RUNNING: return "Running";
+	case DRIVER_TASK_KILLING: return "Killing";
+	case DRIVER_TASK_FINISHED: return "Finished";
+	case DRIVER_TASK_FAILED: return "Failed";
+	case DRIVER_TASK_KILLED: return "Killed";
+	case DRIVER_TASK_LOST: return "Gone";
+	case DRIVER_TASK_ERROR: return "Error";
+	}
+	return "Unknown";
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+static void record_failure(struct tracker_instance *inst,
+                           const struct driver_status *st)
+{
+	struct tracker_failure *f = calloc(1, sizeof(*f));
+	char ts[MODEL_TIMESTAMP_LEN];
+
+	if (f == NULL)
+		return;
+	model_timestamp_format((int64_t)(st->timestamp * 1000), ts);
+	f->app_id = strdup(inst->app->id);
+	f->host = dup_or_null(inst->agent != NULL ? inst->agent->hostname
+	                                          : NULL);
+	f->message = strdup(st->message != NULL ? st->message : "");
+	f->state = strdup(driver_task_state_name(st->state));
+	f->task_id = strdup(st->task_id);
+	f->timestamp = strdup(ts);
+	f->version = strdup(inst->version);
+	f->agent_id = dup_or_null(st->agent_id);
+	failure_free(inst->tapp->last_failure);
+	inst->tapp->last_failure = f;
+}
+
+static void on_status(const struct driver_status *st, void *arg)
+{
+	struct tracker *t = arg;
+	struct tracker_instance *inst = strmap_get(t->tasks, st->task_id);
+	const char *cond = condition_of(st->state);
+	bool changed;
+
+	if (inst == NULL) {
+		/* A task nobody wants (its instance was expunged while the
+		 * report was on its way, or a stranger): make sure it dies. */
+		if (!driver_task_state_terminal(st->state))
+			driver_kill(t->cfg.driver, st->task_id, 0);
+		return;
+	}
+	if (inst->adopting) {
+		inst->adopting = false;
+		t->n_adopting--;
+		kick(t);
+	}
+	changed = strcmp(cond, inst->condition) != 0;
+	inst->task_state = st->state;
+	inst->condition = cond;
+	if (changed) {
+		struct sched_backoff_strategy bs = {
+			.backoff_seconds = inst->app->backoff_seconds,
+			.factor = inst->app->backoff_factor,
+			.max_launch_delay_seconds =
+				inst->app->max_launch_delay_seconds,
+		};
+		struct sched_backoff_key key = {inst->app->id,
+		                                config_version(inst->app)};
+
+		inst->condition_since_ms = now_ms();
+		if (inst->goal == STATE_GOAL_RUNNING)
+			sched_backoff_notify(t->backoff, &key, &bs, cond,
+			                     now_ms());
+	}
+	if (st->state == DRIVER_TASK_RUNNING) {
+		if (inst->started_at_ms == 0)
+			inst->started_at_ms = now_ms();
+		inst->healthy = true;
+	}
+	if (!driver_task_state_terminal(st->state)) {
+		if (changed)
+			notify(t, inst->tapp->app_id);
+		return;
+	}
+	if (st->state == DRIVER_TASK_FAILED || st->state == DRIVER_TASK_ERROR ||
+	    st->state == DRIVER_TASK_LOST)
+		record_failure(inst, st);
+	strmap_del(t->tasks, inst->task_id);
+	inst->has_task = false;
+	inst->healthy = false;
+	if (inst->goal != STATE_GOAL_RUNNING) {
+		instance_expunge(t, inst);
+		return;
+	}
+	if (instance_reschedule(t, inst) != 0)
+		log_error("out of memory: instance %s not relaunched",
+		          inst->instance_id);
+	notify(t, inst->tapp->app_id);
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+struct tracker *tracker_new(const struct tracker_config *cfg)
+{
+	struct tracker *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	t->cfg = *cfg;
+	t->apps = strmap_new();
+	t->instances = strmap_new();
+	t->tasks = strmap_new();
+	t->queue = sched_queue_new();
+	t->backoff = sched_backoff_new();
+	t->round_ev = event_new(cfg->base, -1, 0, round_cb, t);
+	t->delay_ev = evtimer_new(cfg->base, delay_cb, t);
+	if (t->apps == NULL || t->instances == NULL || t->tasks == NULL ||
+	    t->queue == NULL || t->backoff == NULL || t->round_ev == NULL ||
+	    t->delay_ev == NULL) {
+		tracker_free(t);
+		return NULL;
+	}
+	driver_set_status_cb(cfg->driver, on_status, t);
+	return t;
+}
+
+void tracker_free(struct tracker *t)
+{
+	if (t == NULL)
+		return;
+	if (t->cfg.driver != NULL)
+		driver_set_status_cb(t->cfg.driver, NULL, NULL);
+	for (size_t i = 0; i < t->n_apps; i++) {
+		struct tracker_app *ta = t->app_list[i];
+
+		for (size_t k = 0; k < ta->n_instances; k++)
+			instance_free(ta->instances[k]);
+		app_free(ta);
+	}
+	free(t->app_list);
+	for (size_t i = 0; i < t->n_notify; i++)
+		free(t->notify[i]);
+	free(t->notify);
+	free(t->dirty);
+	strmap_free(t->apps);
+	strmap_free(t->instances);
+	strmap_free(t->tasks);
+	sched_queue_free(t->queue);
+	sched_backoff_free(t->backoff);
+	if (t->round_ev != NULL)
+		event_free(t->round_ev);
+	if (t->delay_ev != NULL)
+		event_free(t->delay_ev);
+	free(t);
+}
+
+static const struct driver_agent *find_agent(struct tracker *t,
+                                             const char *agent_id)
+{
+	const struct driver_agent *agents;
+	size_t n;
+
+	if (agent_id == NULL ||
+	    driver_agents(t->cfg.driver, &agents, &n) != 0)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(agents[i].id, agent_id) == 0)
+			return &agents[i];
+	return NULL;
+}
+
+/* Re-attach SI's task; false when there is none to adopt. */
+static bool adopt(struct tracker *t, struct tracker_instance *inst,
+                  const struct state_instance *si)
+{
+	const struct driver_agent *agent = find_agent(t, si->agent_id);
+	struct driver_task_spec spec = {
+		.task_id = si->task_id,
+		.agent_id = si->agent_id,
+		.cpus = inst->app->cpus,
+		.mem = inst->app->mem,
+		.disk = inst->app->disk,
+		.ports = si->host_ports,
+		.n_ports = si->n_host_ports,
+		.kill_grace_ms = inst->app->task_kill_grace_period_seconds > 0
+		                         ? inst->app->task_kill_grace_period_seconds *
+		                                   1000
+		                         : -1,
+	};
+	struct driver_launch_record rec = {.pid = (pid_t)si->pid,
+	                                   .start_ticks = si->start_ticks};
+	char err[256];
+
+	if (agent == NULL || (si->pid == 0 && !agent->simulated) ||
+	    strcmp(si->state, "Scheduled") == 0)
+		return false;
+	if (driver_adopt(t->cfg.driver, &spec, &rec, err, sizeof(err)) != 0) {
+		log_warn("cannot adopt task %s: %s", si->task_id, err);
+		return false;
+	}
+	inst->has_task = true;
+	inst->task_state = DRIVER_TASK_STAGING;
+	inst->condition = "Staging";
+	inst->agent = agent;
+	inst->pid = si->pid;
+	inst->start_ticks = si->start_ticks;
+	if (si->n_host_ports > 0 &&
+	    (inst->host_ports = malloc(si->n_host_ports * sizeof(uint32_t))) !=
+	            NULL) {
+		memcpy(inst->host_ports, si->host_ports,
+		       si->n_host_ports * sizeof(uint32_t));
+		inst->n_host_ports = si->n_host_ports;
+	}
+	inst->sandbox = dup_or_null(si->sandbox);
+	inst->staged_at_ms = now_ms();
+	return strmap_put(t->tasks, inst->task_id, inst) == 0;
+}
+
+int tracker_recover(struct tracker *t, tracker_recovered_fn *done, void *arg)
+{
+	const struct state_snapshot *snap = state_snapshot(t->cfg.state);
+
+	for (size_t i = 0; i < snap->n_apps; i++)
+		if (tracker_set_app(t, snap->apps[i]) != 0)
+			return -ENOMEM;
+	for (size_t i = 0; i < snap->n_instances; i++) {
+		const struct state_instance *si = snap->instances[i];
+		const struct app *app = state_app(t->cfg.state, si->app_id);
+		struct tracker_instance *inst;
+		struct tracker_app *ta;
+
+		if (app == NULL) {
+			/* Its app is gone: nothing may keep running. */
+			log_warn("instance %s belongs to no app; its task is "
+			         "killed",
+			         si->instance_id);
+			if (si->task_id != NULL)
+				driver_kill(t->cfg.driver, si->task_id, 0);
+			state_del_instance(t->cfg.state, si->instance_id,
+			                   store_done, t, NULL);
+			continue;
+		}
+		if ((inst = calloc(1, sizeof(*inst))) == NULL ||
+		    (inst->instance_id = strdup(si->instance_id)) == NULL ||
+		    (inst->task_id = strdup(si->task_id)) == NULL ||
+		    (inst->version = strdup(si->app_version)) == NULL ||
+		    (ta = app_get(t, app->id, true)) == NULL) {
+			instance_free(inst);
+			return -ENOMEM;
+		}
+		inst->app = model_app_ref(app);
+		inst->incarnation = si->incarnation;
+		inst->goal = si->goal;
+		inst->condition = "Scheduled";
+		if (instance_attach(t, ta, inst) != 0) {
+			instance_free(inst);
+			return -ENOMEM;
+		}
+		if (adopt(t, inst, si)) {
+			inst->adopting = true;
+			t->n_adopting++;
+			if (inst->goal != STATE_GOAL_RUNNING)
+				driver_kill(t->cfg.driver, inst->task_id, -1);
+			continue;
+		}
+		if (inst->goal != STATE_GOAL_RUNNING)
+			instance_expunge(t, inst);
+		else if (instance_reschedule(t, inst) != 0)
+			return -ENOMEM;
+	}
+	t->recovered = done;
+	t->recovered_arg = arg;
+	kick(t);
+	return 0;
+}
+
+/* ---- queries ---------------------------------------------------------- */
+
+void tracker_set_listener(struct tracker *t, tracker_listen_fn *fn,
+                          void *arg)
+{
+	t->cfg.listen = fn;
+	t->cfg.listen_arg = arg;
+}
+
+struct tracker_app *tracker_app(const struct tracker *t, const char *app_id)
+{
+	return strmap_get(t->apps, app_id);
+}
+
+void tracker_apps(const struct tracker *t, struct tracker_app ***apps_r,
+                  size_t *n_r)
+{
+	*apps_r = t->app_list;
+	*n_r = t->n_apps;
+}
+
+struct tracker_instance *tracker_instance(const struct tracker *t,
+                                          const char *instance_id)
+{
+	return strmap_get(t->instances, instance_id);
+}
+
+struct tracker_instance *tracker_instance_by_task(const struct tracker *t,
+                                                  const char *task_id)
+{
+	struct tracker_instance *inst = strmap_get(t->tasks, task_id);
+	struct sched_task_ref ref;
+
+	if (inst != NULL)
+		return inst;
+	/* A Scheduled instance has no task in the table; its next task id
+	 * still names it. */
+	if (sched_task_ref_parse(task_id, &ref) != 0)
+		return NULL;
+	inst = strmap_get(t->instances, ref.instance_id);
+	sched_task_ref_clear(&ref);
+	return inst != NULL && strcmp(inst->task_id, task_id) == 0 ? inst
+	                                                           : NULL;
+}
+
+bool tracker_instance_is_old(const struct tracker_instance *inst,
+                             const struct app *app)
+{
+	return strcmp(inst->version, config_version(app)) < 0;
+}
+
+void tracker_counts(const struct tracker_app *ta, struct tracker_counts *c_r)
+{
+	*c_r = (struct tracker_counts){0};
+	if (ta == NULL)
+		return;
+	for (size_t i = 0; i < ta->n_instances; i++) {
+		const struct tracker_instance *inst = ta->instances[i];
+
+		if (!inst->has_task)
+			continue;
+		switch (inst->task_state) {
+		case DRIVER_TASK_STAGING:
+		case DRIVER_TASK_STARTING:
+			c_r->staged++;
+			break;
+		case DRIVER_TASK_RUNNING:
+			c_r->running++;
+			break;
+		default:
+			break;
+		}
+		/* Marathon counts health only for apps with health checks:
+		 * until they exist, healthy and unhealthy stay 0. */
+	}
+}
+
+struct sched_queue *tracker_queue(const struct tracker *t)
+{
+	return t->queue;
+}
+
+struct sched_backoff *tracker_backoff(const struct tracker *t)
+{
+	return t->backoff;
+}
+
+uint64_t tracker_generation(const struct tracker *t)
+{
+	return t->generation;
+}
+
+void tracker_touch(struct tracker *t)
+{
+	t->generation++;
+}
+
+/* ---- JSON ------------------------------------------------------------- */
+
+struct json_object *tracker_task_json(const struct tracker_instance *inst)
+{
+	struct json_object *o, *ports, *sports, *ips;
+	char ts[MODEL_TIMESTAMP_LEN];
+	const struct app *app = inst->app;
+	const char *host;
+
+	if (!inst->has_task)
+		return NULL;
+	host = inst->agent != NULL ? inst->agent->hostname : "";
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	ports = json_object_new_array();
+	sports = json_object_new_array();
+	ips = json_object_new_array();
+	for (size_t i = 0; i < inst->n_host_ports; i++)
+		jsonutil_append(ports, json_object_new_int64(inst->host_ports[i]));
+	for (size_t i = 0; i < app->n_port_definitions; i++)
+		jsonutil_append(sports, json_object_new_int64(
+		                                app->port_definitions[i].service_port));
+	if (app->n_port_definitions == 0)
+		for (size_t i = 0; i < app->n_port_mappings; i++)
+			jsonutil_append(sports,
+			                json_object_new_int64(
+			                        app->port_mappings[i].service_port));
+	jsonutil_add(o, "appId", json_object_new_string(app->id));
+	jsonutil_add(o, "healthCheckResults", json_object_new_array());
+	jsonutil_add(o, "host", json_object_new_string(host));
+	jsonutil_add(o, "id", json_object_new_string(inst->task_id));
+	jsonutil_add(o, "ipAddresses", ips);
+	jsonutil_add(o, "ports", ports);
+	jsonutil_add(o, "servicePorts", sports);
+	jsonutil_add(o, "slaveId", json_object_new_string(
+	                                   inst->agent != NULL ? inst->agent->id
+	                                                       : ""));
+	jsonutil_add(o, "state", json_object_new_string(
+	                                 driver_task_state_name(inst->task_state)));
+	if (inst->staged_at_ms > 0) {
+		timestamp(inst->staged_at_ms, ts);
+		jsonutil_add(o, "stagedAt", json_object_new_string(ts));
+	}
+	if (inst->started_at_ms > 0) {
+		timestamp(inst->started_at_ms, ts);
+		jsonutil_add(o, "startedAt", json_object_new_string(ts));
+	}
+	jsonutil_add(o, "version", json_object_new_string(inst->version));
+	jsonutil_add(o, "localVolumes", json_object_new_array());
+	return o;
+}
+
+struct json_object *tracker_failure_json(const struct tracker_app *ta)
+{
+	const struct tracker_failure *f = ta != NULL ? ta->last_failure : NULL;
+	struct json_object *o;
+
+	if (f == NULL || (o = json_object_new_object()) == NULL)
+		return NULL;
+	jsonutil_add(o, "appId", json_object_new_string(f->app_id));
+	json_object_object_add(o, "host", f->host != NULL
+	                                          ? json_object_new_string(f->host)
+	                                          : NULL);
+	jsonutil_add(o, "message", json_object_new_string(f->message));
+	jsonutil_add(o, "state", json_object_new_string(f->state));
+	jsonutil_add(o, "taskId", json_object_new_string(f->task_id));
+	jsonutil_add(o, "timestamp", json_object_new_string(f->timestamp));
+	jsonutil_add(o, "version", json_object_new_string(f->version));
+	json_object_object_add(o, "slaveId",
+	                       f->agent_id != NULL
+	                               ? json_object_new_string(f->agent_id)
+	                               : NULL);
+	return o;
+}
