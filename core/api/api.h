@@ -21,4 +21,33 @@ void api_info(struct http_req *req);
 /* api_plugins.c: GET /v2/plugins */
 void api_plugins(struct http_req *req);
 
+/* api_apps.c: /v2/apps and /v2/apps/{id} */
+void api_apps_list(struct http_req *req);        /* GET /v2/apps */
+void api_apps_create(struct http_req *req);      /* POST /v2/apps */
+void api_apps_put_many(struct http_req *req);    /* PUT /v2/apps */
+void api_apps_patch_many(struct http_req *req);  /* PATCH /v2/apps */
+void api_apps_get(struct http_req *req);         /* GET /v2/apps/{id} */
+void api_apps_put(struct http_req *req);         /* PUT /v2/apps/{id} */
+void api_apps_patch(struct http_req *req);       /* PATCH /v2/apps/{id} */
+void api_apps_delete(struct http_req *req);      /* DELETE /v2/apps/{id} */
+void api_apps_restart(struct http_req *req);     /* POST .../restart */
+void api_apps_versions(struct http_req *req);    /* GET .../versions */
+void api_apps_version(struct http_req *req);     /* GET .../versions/{v} */
+
+/* api_tasks.c: tasks of apps */
+void api_tasks_app(struct http_req *req);          /* GET .../tasks */
+void api_tasks_app_kill(struct http_req *req);     /* DELETE .../tasks */
+void api_tasks_app_one(struct http_req *req);      /* GET .../tasks/{t} */
+void api_tasks_app_kill_one(struct http_req *req); /* DELETE .../tasks/{t} */
+void api_tasks_list(struct http_req *req);         /* GET /v2/tasks */
+void api_tasks_delete(struct http_req *req);       /* POST /v2/tasks/delete */
+
+/* api_queue.c: the launch queue */
+void api_queue_list(struct http_req *req);        /* GET /v2/queue */
+void api_queue_reset_delay(struct http_req *req); /* DELETE .../delay */
+
+/* api_deployments.c: running deployments */
+void api_deployments_list(struct http_req *req);   /* GET /v2/deployments */
+void api_deployments_cancel(struct http_req *req); /* DELETE .../{id} */
+
 #endif /* STADION_API_H */

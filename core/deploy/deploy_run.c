@@ -48,7 +48,7 @@ struct pending {
 	size_t n_del_apps, n_restart_ids;
 	struct deploy_kill *kills;
 	size_t n_kills;
-	bool force;
+	bool force, create_only;
 	deploy_done_fn *done;
 	void *arg;
 	struct pending *next;
@@ -656,6 +656,7 @@ static struct pending *pending_new(const struct deploy_change *ch)
 		k->n_instance_ids = ch->kills[i].n_instance_ids;
 	}
 	p->force = ch->force;
+	p->create_only = ch->create_only;
 	return p;
 
 fail_free:
@@ -685,7 +686,7 @@ static void commit_done(void *arg, int rc, const char *errmsg)
 	struct deploy_run *r = f->r;
 
 	/* stadiond stops: the store completes what was under way after the
-	 * runner and the HTTP server are gone; nobody waits any more. */
+	 * runner and the HTTP server are gone; deploy_run_free() answered. */
 	if (r == NULL) {
 		dep_free(NULL, f->dep);
 		inflight_free(f);
@@ -803,6 +804,13 @@ static void process(struct deploy_run *r, struct pending *p)
 	for (size_t i = 0; i < p->n_put_apps; i++) {
 		struct app *a = p->put_apps[i];
 		const struct app *prev = state_app(r->cfg.state, a->id);
+
+		if (prev != NULL && p->create_only) {
+			snprintf(err, sizeof(err),
+			         "An app with id [%s] already exists.", a->id);
+			reply(p->done, p->arg, 409, NULL, NULL, NULL, err);
+			goto out_free;
+		}
 
 		created |= prev == NULL;
 		if (model_app_stamp(a, prev, version, false) != 0)
@@ -1201,8 +1209,12 @@ void deploy_run_free(struct deploy_run *r)
 	if (r == NULL)
 		return;
 	tracker_set_listener(r->cfg.tracker, NULL, NULL);
-	if (r->inflight != NULL)
+	if (r->inflight != NULL) {
 		r->inflight->r = NULL;
+		reply(r->inflight->done, r->inflight->arg, 503, NULL, NULL,
+		      NULL, "stadiond is stopping; the change may or may not "
+		            "have been stored");
+	}
 	while (r->deps != NULL) {
 		struct run_dep *d = r->deps;
 
@@ -1213,6 +1225,8 @@ void deploy_run_free(struct deploy_run *r)
 		struct pending *p = r->pending;
 
 		r->pending = p->next;
+		reply(p->done, p->arg, 503, NULL, NULL, NULL,
+		      "stadiond is stopping; nothing changed");
 		pending_free(p);
 	}
 	free(r);

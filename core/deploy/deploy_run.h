@@ -73,12 +73,16 @@ struct deploy_change {
 	const struct deploy_kill *kills; /* tasks killed with scale=true */
 	size_t n_kills;
 	bool force;
+	/* POST /v2/apps: refuse with 409 when an app of put_apps exists by
+	 * the time the change is planned (two POSTs of one id in a row). */
+	bool create_only;
 };
 
 /* The outcome, handed to the completion; borrowed for the call.  STATUS:
  *   200/201   done: DEPLOYMENT_ID and VERSION are set (DEPLOYMENT_ID is
  *             NULL when the change needed no deployment);
- *   409       BODY is the locked body (deploy_plan_conflict_body);
+ *   409       BODY is the locked body (deploy_plan_conflict_body), or
+ *             MESSAGE says the app exists (create_only);
  *   422       BODY is the validation body (cycles, ports);
  *   500/503   MESSAGE says why (storage failure, ...). */
 struct deploy_result {
@@ -92,7 +96,7 @@ struct deploy_result {
 typedef void deploy_done_fn(void *arg, const struct deploy_result *res);
 
 /* Submit CHANGE; DONE is called exactly once, possibly before this returns
- * for an immediate refusal.  */
+ * for an immediate refusal, at the latest from deploy_run_free() (503). */
 void deploy_run_submit(struct deploy_run *r, const struct deploy_change *change,
                        deploy_done_fn *done, void *arg);
 

@@ -200,7 +200,9 @@ int driver_kill(struct driver *d, const char *task_id, int64_t grace_ms);
 /* Re-attach a task launched by an earlier driver (e.g. before a restart of
  * stadiond), found in stored state: SPEC says its id, agent, resources and
  * ports (its command is ignored), REC what driver_launch_record() said
- * (its pid and start ticks; the driver derives the sandbox itself).
+ * (its pid and start ticks; the driver derives the sandbox itself).  A
+ * pid of 0 means the record was never stored: a driver that keeps its own
+ * (the local one, driver_local.h) looks there, others report LOST.
  * Resources are accounted but not checked: the task runs already.  The
  * outcome comes as a status report: RUNNING "adopted", or LOST. */
 int driver_adopt(struct driver *d, const struct driver_task_spec *spec,

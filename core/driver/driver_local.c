@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -670,6 +671,106 @@ static char *sandbox_path(struct driver_local *l, const char *task_id)
 	return path;
 }
 
+/* ---- launch records --------------------------------------------------- */
+
+/* SANDBOX/NAME into BUF; 0, or -1 with errno ENAMETOOLONG. */
+static int sandbox_file(char *buf, size_t len, const char *sandbox,
+                        const char *name)
+{
+	if ((size_t)snprintf(buf, len, "%s/%s", sandbox, name) >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* Write "<pid> <start ticks>\n" to SANDBOX/launch.  Through a temporary
+ * file and rename(), so that the next stadiond reads the whole record or
+ * none.  No fsync: the record is for a stadiond that dies, not for a host
+ * that does (a reboot ends the task too), and this is on the launch path.
+ * 0, or -1 with errno set. */
+static int launch_file_write(const char *sandbox, pid_t pid, uint64_t ticks)
+{
+	char tmp[PATH_MAX], path[PATH_MAX], line[64];
+	ssize_t n;
+	int fd, len, e;
+
+	if (sandbox_file(tmp, sizeof(tmp), sandbox, "launch.tmp") != 0 ||
+	    sandbox_file(path, sizeof(path), sandbox, "launch") != 0)
+		return -1;
+	len = snprintf(line, sizeof(line), "%d %llu\n", (int)pid,
+	               (unsigned long long)ticks);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	          0644);
+	if (fd < 0)
+		return -1;
+	if ((n = write(fd, line, (size_t)len)) != len) {
+		if (n >= 0)
+			errno = ENOSPC; /* a short write to a new file */
+		goto close_tmp;
+	}
+	if (close(fd) != 0)
+		goto unlink_tmp;
+	if (rename(tmp, path) != 0)
+		goto unlink_tmp;
+	return 0;
+close_tmp:
+	e = errno;
+	close(fd);
+	errno = e;
+unlink_tmp:
+	e = errno;
+	unlink(tmp);
+	errno = e;
+	return -1;
+}
+
+/* SANDBOX/launch into *PID_R and *TICKS_R: 0, or -1 with errno (ENOENT:
+ * there is none; EINVAL: not a launch record).  Strict, since the sweep
+ * kills what a record names: a start time of 0 (unknown) matches a
+ * process whose /proc entry cannot be read, so it is refused. */
+static int launch_file_read(const char *sandbox, pid_t *pid_r,
+                            uint64_t *ticks_r)
+{
+	char path[PATH_MAX], buf[64], *p, *end;
+	unsigned long long ticks;
+	long long pid;
+	ssize_t n;
+	int fd, e;
+
+	if (sandbox_file(path, sizeof(path), sandbox, "launch") != 0)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	e = errno;
+	close(fd);
+	if (n < 0) {
+		errno = e;
+		return -1;
+	}
+	buf[n] = '\0';
+	p = buf;
+	if (!isdigit((unsigned char)*p))
+		goto einval;
+	pid = strtoll(p, &end, 10);
+	if (*end != ' ' || pid <= 0 || pid > INT_MAX)
+		goto einval;
+	p = end + 1;
+	if (!isdigit((unsigned char)*p))
+		goto einval;
+	errno = 0;
+	ticks = strtoull(p, &end, 10);
+	if (errno != 0 || ticks == 0 || strcmp(end, "\n") != 0)
+		goto einval;
+	*pid_r = (pid_t)pid;
+	*ticks_r = ticks;
+	return 0;
+einval:
+	errno = EINVAL;
+	return -1;
+}
+
 /* Start ARGV (PATH is argv[0] resolved, or NULL to search $PATH) in
  * SANDBOX as a new process group.  Returns 0 or an errno value. */
 static int spawn_in(const char *sandbox, const char *path, char *const argv[],
@@ -905,6 +1006,13 @@ static void sim_queue(struct driver_local *l, struct task *t)
 	sim_arm(l);
 }
 
+/* Kill and reap P, just spawned (our child) and not to be kept. */
+static void proc_abandon(struct proc *p)
+{
+	killpg(p->pid, SIGKILL);
+	waitpid(p->pid, NULL, 0);
+}
+
 /* Spawn T (already STAGING) from SPEC; every failure ends T with a
  * report. */
 static void real_start(struct driver_local *l, struct task *t,
@@ -962,12 +1070,25 @@ static void real_start(struct driver_local *l, struct task *t,
 		return;
 	}
 	p->start_ticks = driver_local_start_ticks(p->pid);
+	/* At once, before anything else can fail or take time: until the
+	 * scheduler has stored the pid, this file is all that ties the
+	 * process to its task (see driver_local.h). */
+	if (launch_file_write(p->sandbox, p->pid, p->start_ticks) != 0) {
+		int e = errno;
+
+		/* Without a record, a stadiond killed before the state write
+		 * would leave a process nobody can find: stop it. */
+		proc_abandon(p);
+		task_finish(l, t, DRIVER_TASK_FAILED, -1, 0,
+		            "cannot write the launch record in %s: %s",
+		            p->sandbox, strerror(e));
+		return;
+	}
 	if ((p->pidfd = pidfd_open_(p->pid)) < 0 || proc_watch(l, t) != 0) {
 		int e = errno;
 
 		/* Unwatched, it would be a task nobody can see: stop it. */
-		killpg(p->pid, SIGKILL);
-		waitpid(p->pid, NULL, 0);
+		proc_abandon(p);
 		task_finish(l, t, DRIVER_TASK_FAILED, -1, 0,
 		            "cannot watch the process: %s", strerror(e));
 		return;
@@ -1066,11 +1187,25 @@ static int local_adopt(struct driver *d, const struct driver_task_spec *s,
 	p->start_ticks = rec->start_ticks;
 	p->grace_ms = s->kill_grace_ms > 0 ? s->kill_grace_ms :
 	              DRIVER_DEFAULT_GRACE_MS;
+	/* Stored without its launch record: stadiond died between the spawn
+	 * and the state write, or before the spawn.  The sandbox's record
+	 * tells which. */
+	if (p->pid == 0 &&
+	    launch_file_read(p->sandbox, &p->pid, &p->start_ticks) != 0) {
+		if (errno == ENOENT)
+			task_finish(l, t, DRIVER_TASK_LOST, -1, 0,
+			            "the task was never started");
+		else
+			task_finish(l, t, DRIVER_TASK_LOST, -1, 0,
+			            "cannot read the launch record in %s: %s",
+			            p->sandbox, strerror(errno));
+		return 0;
+	}
 	/* Open the pidfd first, then compare start times: the pidfd pins
 	 * the pid, so a process that took the number over after ours exited
 	 * shows a different start time and is never signalled. */
-	if (rec->pid <= 0 || (p->pidfd = pidfd_open_(rec->pid)) < 0 ||
-	    driver_local_start_ticks(rec->pid) != rec->start_ticks) {
+	if (p->pid <= 0 || (p->pidfd = pidfd_open_(p->pid)) < 0 ||
+	    driver_local_start_ticks(p->pid) != p->start_ticks) {
 		task_finish(l, t, DRIVER_TASK_LOST, -1, 0,
 		            "the process exited while stadiond was not running");
 		return 0;
@@ -1122,6 +1257,99 @@ static int local_launch_record(struct driver *d, const char *task_id,
 		rec_r->sandbox = t->proc->sandbox;
 	}
 	return 0;
+}
+
+/* ---- sweep ------------------------------------------------------------ */
+
+/* Kill the process group the launch record in SANDBOX names, if that
+ * process still runs; whether it did. */
+static bool sweep_sandbox(const char *id, const char *sandbox)
+{
+	bool killed = false;
+	uint64_t ticks;
+	pid_t pid;
+	int pidfd;
+
+	/* No record: never started, or not a sandbox of a real task. */
+	if (launch_file_read(sandbox, &pid, &ticks) != 0)
+		return false;
+	/* As in adopt: the pidfd pins the pid, so once the start time
+	 * matches, the signal cannot reach a process that took the number
+	 * over. */
+	if ((pidfd = pidfd_open_(pid)) < 0)
+		return false;
+	if (driver_local_start_ticks(pid) != ticks)
+		goto close_pidfd;
+	/* The whole group, as a kill of the task would; a leader that moved
+	 * to another group alone, since group PID may be someone else's. */
+	if (getpgid(pid) == pid)
+		killed = killpg(pid, SIGKILL) == 0;
+	else
+		killed = syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL,
+		                 0) == 0;
+	if (killed)
+		log_warn("driver local: task %s (pid %d) runs but the scheduler "
+		         "has no record of it (stadiond stopped between its "
+		         "launch and storing it): killed", id, (int)pid);
+close_pidfd:
+	close(pidfd);
+	return killed;
+}
+
+int driver_local_sweep(struct driver *d,
+                       bool (*known)(void *arg, const char *task_id),
+                       void *arg, size_t *killed_r)
+{
+	struct driver_local *l = (struct driver_local *)d;
+	char sandbox[PATH_MAX];
+	struct dirent *de;
+	size_t killed = 0;
+	char *dir;
+	DIR *dp;
+	int e;
+
+	if (d == NULL || d->ops != &local_ops || known == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (asprintf(&dir, "%s/sandboxes", l->data_dir) < 0)
+		return -1;
+	if ((dp = opendir(dir)) == NULL)
+		goto free_dir;
+	for (;;) {
+		const char *id;
+
+		errno = 0;
+		if ((de = readdir(dp)) == NULL)
+			break;
+		id = de->d_name;
+		if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+			continue;
+		/* Ours: launched or adopted by this driver, watched. */
+		if (task_find(l, id) != NULL || known(arg, id))
+			continue;
+		if ((size_t)snprintf(sandbox, sizeof(sandbox), "%s/%s", dir,
+		                     id) >= sizeof(sandbox))
+			continue;
+		if (sweep_sandbox(id, sandbox))
+			killed++;
+	}
+	if (errno != 0)
+		goto close_dir;
+	closedir(dp);
+	free(dir);
+	if (killed_r != NULL)
+		*killed_r = killed;
+	return 0;
+close_dir:
+	e = errno;
+	closedir(dp);
+	errno = e;
+free_dir:
+	e = errno;
+	free(dir);
+	errno = e;
+	return -1;
 }
 
 /* ---- agents and offers ------------------------------------------------ */

@@ -15,6 +15,24 @@
  * to the daemon (no pipe, no parent-death signal), so tasks outlive a
  * restart of stadiond and are re-attached with driver_adopt().
  *
+ * The launch record: right after the spawn, before anything else, the
+ * driver writes "<pid> <start ticks>\n" (the start ticks being
+ * /proc/<pid>/stat field 22, so that a reused pid never matches) to
+ * <data_dir>/sandboxes/<task id>/launch, through a temporary file and a
+ * rename so that it is never seen half-written.  It is not fsynced: it is
+ * for a stadiond that dies, not a host (a reboot ends the task too).  The
+ * scheduler stores an instance with its task id before the launch and the
+ * launch record after driver_launch() returns; a stadiond killed between
+ * the two leaves a stored task with pid 0, which driver_adopt() then finds
+ * through this file (RUNNING "adopted", or LOST "the task was never
+ * started" when there is no file).  When the task itself was never stored,
+ * its process is one that no stored state names: driver_local_sweep()
+ * kills it.  So a crash leaves neither an orphan nor, once the scheduler
+ * relaunches the task, a double.  The file stays after the task ends; its
+ * pid and start time never match a live process again.  (Between
+ * posix_spawn()'s return and the rename there is no record yet: a
+ * stadiond killed in those microseconds leaves a process neither finds.)
+ *
  * Simulated agents start nothing: STAGING then RUNNING on a short timer,
  * kills are instant.  Per-task memory is small and every operation is O(1)
  * (hash table by task id), for benchmarks of the scheduler at 100k tasks.
@@ -31,6 +49,7 @@
 #ifndef STADION_DRIVER_LOCAL_H
 #define STADION_DRIVER_LOCAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -86,5 +105,27 @@ int driver_local_which(const char *name, char *buf, size_t buflen);
 
 /* /proc/<pid>/stat field 22 (start time in clock ticks), 0 when gone. */
 uint64_t driver_local_start_ticks(pid_t pid);
+
+/* Kill the processes launched for tasks the scheduler does not know: for
+ * every <data_dir>/sandboxes/<id>/launch record whose task D does not
+ * track and KNOWN(ARG, id) says is unknown, and whose process still runs
+ * with the recorded start time (a reused pid is never signalled), SIGKILL
+ * its process group.  It exists because the scheduler's state writes
+ * trail its launches, so a stadiond killed between a spawn and the write
+ * of the task can leave a running process that no stored state names:
+ * nothing would ever adopt, kill or count it (an orphan holding ports and
+ * memory), and the scheduler would start a replacement (a double).
+ * SIGKILL, not the grace period: nobody will watch it end.
+ *
+ * Call it once at startup, when the stored state is loaded: KNOWN must
+ * answer for all of it, as a task it wrongly calls unknown is killed.
+ * D's own tasks (launched or adopted, not yet ended) are skipped without
+ * asking KNOWN.  KNOWN's TASK_ID is borrowed for the call.  D must be a
+ * local driver.  *KILLED_R (may be NULL) is how many process groups were
+ * killed.  0, or -1 with errno when the sandboxes directory cannot be read
+ * (EINVAL: not a local driver, or KNOWN is NULL). */
+int driver_local_sweep(struct driver *d,
+                       bool (*known)(void *arg, const char *task_id),
+                       void *arg, size_t *killed_r);
 
 #endif /* STADION_DRIVER_LOCAL_H */

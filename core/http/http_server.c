@@ -19,6 +19,7 @@
 struct http_server {
 	struct evhttp *http;
 	struct http_server_conf conf;
+	struct http_req *pending; /* deferred copies waiting for a reply */
 };
 
 static const char *status_reason(int status)
@@ -78,15 +79,24 @@ int http_req_query_bool(const struct http_req *req, const char *name, bool def)
 
 const char *http_req_header(const struct http_req *req, const char *name)
 {
+	if (req->ev == NULL)
+		return NULL;
 	return evhttp_find_header(evhttp_request_get_input_headers(req->ev),
 	                          name);
 }
 
 const char *http_req_body(struct http_req *req, size_t *len_r)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
-	size_t len = evbuffer_get_length(in);
+	struct evbuffer *in;
+	size_t len;
 	unsigned char *p;
+
+	if (req->is_copy) {
+		*len_r = req->body_len;
+		return req->body;
+	}
+	in = evhttp_request_get_input_buffer(req->ev);
+	len = evbuffer_get_length(in);
 
 	/* A NUL after the body lets parsers read it as a string; it is not
 	 * part of the body. */
@@ -99,8 +109,118 @@ const char *http_req_body(struct http_req *req, size_t *len_r)
 void http_reply_header(struct http_req *req, const char *name,
                        const char *value)
 {
+	if (req->ev == NULL)
+		return;
 	evhttp_add_header(evhttp_request_get_output_headers(req->ev), name,
 	                  value);
+}
+
+static void pending_unlink(struct http_req *d)
+{
+	struct http_server *server = (struct http_server *)d->server;
+
+	if (d->prev != NULL)
+		d->prev->next = d->next;
+	else
+		server->pending = d->next;
+	if (d->next != NULL)
+		d->next->prev = d->prev;
+	d->next = d->prev = NULL;
+}
+
+static void copy_free(struct http_req *d)
+{
+	pending_unlink(d);
+	evhttp_clear_headers(&d->query);
+	free(d->path);
+	free(d->body);
+	free(d);
+}
+
+/* The client of a deferred request closed its connection, or the server is
+ * going away.  libevent detaches a request it has not answered from a
+ * connection the client closed and leaves it to us; one still attached (the
+ * whole server is being freed) it frees itself right after this call. */
+static void copy_conn_closed(struct evhttp_connection *conn, void *arg)
+{
+	struct http_req *d = arg;
+
+	(void)conn;
+	if (d->ev != NULL && evhttp_request_get_connection(d->ev) != NULL)
+		d->ev = NULL;
+	d->conn = NULL;
+}
+
+/* Whether a reply to deferred copy D can still be sent; when not, what D
+ * still holds of libevent's is released. */
+static bool copy_can_send(struct http_req *d)
+{
+	if (d->conn != NULL) {
+		/* The connection may serve further requests: it must not
+		 * call back into a copy about to be freed. */
+		evhttp_connection_set_closecb(d->conn, NULL, NULL);
+		return true;
+	}
+	if (d->ev != NULL)
+		evhttp_request_free(d->ev);
+	d->ev = NULL;
+	return false;
+}
+
+void http_req_on_drop(struct http_req *req, void (*fn)(void *arg), void *arg)
+{
+	req->drop_fn = fn;
+	req->drop_arg = arg;
+}
+
+struct http_req *http_req_defer(struct http_req *req)
+{
+	struct http_server *server = (struct http_server *)req->server;
+	struct evbuffer *in;
+	struct http_req *d;
+	struct evkeyval *kv;
+
+	if (req->is_copy)
+		return req;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	in = evhttp_request_get_input_buffer(req->ev);
+	d->body_len = evbuffer_get_length(in);
+	if ((d->body = malloc(d->body_len + 1)) == NULL) {
+		free(d);
+		return NULL;
+	}
+	if (evbuffer_copyout(in, d->body, d->body_len) !=
+	    (ev_ssize_t)d->body_len) {
+		free(d->body);
+		free(d);
+		return NULL;
+	}
+	d->body[d->body_len] = '\0';
+	d->ev = req->ev;
+	d->method = req->method;
+	d->path = req->path;
+	d->match = req->match;
+	d->app = req->app;
+	d->server = req->server;
+	d->is_copy = true;
+	/* A TAILQ head cannot be copied (its last pointer points into the
+	 * head): move the entries one by one. */
+	TAILQ_INIT(&d->query);
+	while ((kv = TAILQ_FIRST(&req->query)) != NULL) {
+		TAILQ_REMOVE(&req->query, kv, next);
+		TAILQ_INSERT_TAIL(&d->query, kv, next);
+	}
+	d->conn = evhttp_request_get_connection(req->ev);
+	if (d->conn != NULL)
+		evhttp_connection_set_closecb(d->conn, copy_conn_closed, d);
+	d->next = server->pending;
+	if (d->next != NULL)
+		d->next->prev = d;
+	server->pending = d;
+	req->path = NULL;
+	req->deferred = true;
+	return d;
 }
 
 /* The headers Marathon puts on every answer of its leader. */
@@ -124,7 +244,7 @@ static void add_standard_headers(struct http_req *req)
 void http_reply_raw(struct http_req *req, int status, const char *content_type,
                     const void *body, size_t len)
 {
-	struct evbuffer *out = evbuffer_new();
+	struct evbuffer *out;
 	char length[32];
 
 	if (req->replied) {
@@ -132,6 +252,11 @@ void http_reply_raw(struct http_req *req, int status, const char *content_type,
 		return;
 	}
 	req->replied = true;
+	if (req->is_copy && !copy_can_send(req)) {
+		copy_free(req);
+		return;
+	}
+	out = evbuffer_new();
 	add_standard_headers(req);
 	if (content_type != NULL)
 		http_reply_header(req, "Content-Type", content_type);
@@ -145,6 +270,8 @@ void http_reply_raw(struct http_req *req, int status, const char *content_type,
 	evhttp_send_reply(req->ev, status, status_reason(status), out);
 	if (out != NULL)
 		evbuffer_free(out);
+	if (req->is_copy)
+		copy_free(req);
 }
 
 void http_reply_json(struct http_req *req, int status, struct json_object *body)
@@ -220,7 +347,7 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 	switch (found) {
 	case HTTP_ROUTE_FOUND:
 		req.match.route->handler(&req);
-		if (!req.replied) {
+		if (!req.replied && !req.deferred) {
 			log_error("BUG: no reply to %s", req.path);
 			http_reply_message(&req, 500, "Internal error: no reply");
 		}
@@ -307,6 +434,19 @@ void http_server_free(struct http_server *server)
 {
 	if (server == NULL)
 		return;
+	/* Before evhttp_free, whose connection close callbacks would find
+	 * them: requests still attached are libevent's to free. */
+	while (server->pending != NULL) {
+		struct http_req *d = server->pending;
+
+		if (d->conn != NULL)
+			evhttp_connection_set_closecb(d->conn, NULL, NULL);
+		else if (d->ev != NULL)
+			evhttp_request_free(d->ev);
+		if (d->drop_fn != NULL)
+			d->drop_fn(d->drop_arg);
+		copy_free(d);
+	}
 	evhttp_free(server->http);
 	free(server);
 }

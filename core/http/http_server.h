@@ -25,9 +25,12 @@
 #include "http/http_router.h"
 
 /* One request while its handler runs.  Everything is borrowed and valid
- * until the handler replies (every handler replies exactly once, before it
- * returns, for now: nothing is asynchronous yet). */
+ * until the handler returns: a handler either replies before it returns, or
+ * hands the request over with http_req_defer() and replies later on the
+ * copy (once the state commit it waits for completed). */
 struct http_req {
+	/* libevent's request; NULL on a deferred copy whose client went away
+	 * while the server was being freed (replies are then dropped). */
 	struct evhttp_request *ev;
 	unsigned method;          /* enum http_method bit */
 	char *path;               /* decoded, without query; owned by server */
@@ -36,8 +39,18 @@ struct http_req {
 	void *app;                /* the server's APP pointer */
 	const struct http_server *server;
 	bool replied;
+	/* The dispatcher's request was handed to a deferred copy: it must not
+	 * answer for the handler. */
+	bool deferred;
+	/* Deferred copies only (http_req_defer). */
+	bool is_copy;
+	struct evhttp_connection *conn; /* NULL once the client went away */
+	char *body;               /* owned copy of the body, NUL-terminated */
+	size_t body_len;
+	void (*drop_fn)(void *arg); /* see http_req_on_drop() */
+	void *drop_arg;
+	struct http_req *next, *prev; /* the server's pending copies */
 };
-
 struct http_server;
 
 struct http_server_conf {
@@ -56,8 +69,27 @@ struct http_server_conf {
  * do.  The caller owns *server_r; BASE must outlive it. */
 int http_server_new(struct event_base *base, const struct http_server_conf *conf,
                     struct http_server **server_r, char *err, size_t errlen);
-/* NULL-safe. */
+/* NULL-safe.  Frees the deferred requests still waiting for their reply
+ * (their clients get no answer), each after its drop callback
+ * (http_req_on_drop) told its holder to forget it. */
 void http_server_free(struct http_server *server);
+
+/* Hand REQ over for a reply after the handler has returned.  Returns a heap
+ * copy that owns the path, the query and a copy of the body; the matched
+ * {params} point into the path and stay valid.  Every http_reply_* on the
+ * copy sends the reply and frees the copy; reply exactly once.  If the
+ * client closes its connection first, the reply is dropped (and the copy
+ * freed) all the same.  REQ itself must not be used after a successful
+ * call (the dispatcher no longer answers for it).  Calling it on a copy
+ * returns the copy.  NULL when out of memory: REQ is unchanged and still
+ * needs its reply. */
+struct http_req *http_req_defer(struct http_req *req);
+
+/* Deferred copy REQ is freed unanswered when the server is freed first:
+ * FN(ARG) is called right before, so that whatever will complete later
+ * forgets REQ instead of replying to freed memory.  One per copy; a later
+ * call replaces it.  Not called when the copy is answered. */
+void http_req_on_drop(struct http_req *req, void (*fn)(void *arg), void *arg);
 
 /* Query parameter NAME, or NULL. */
 const char *http_req_query(const struct http_req *req, const char *name);

@@ -82,15 +82,15 @@ void tracker_poke(struct tracker *t)
 
 static void mark_dirty(struct tracker *t, struct tracker_instance *inst)
 {
-	for (size_t i = t->n_dirty; i-- > 0;)
-		if (t->dirty[i] == inst)
-			goto out_kick;
+	if (inst->dirty)
+		goto out_kick;
 	if (grow((void **)&t->dirty, &t->cap_dirty, t->n_dirty + 1,
 	         sizeof(*t->dirty)) != 0) {
 		log_error("out of memory: instance %s not stored",
 		          inst->instance_id);
 		goto out_kick;
 	}
+	inst->dirty = true;
 	t->dirty[t->n_dirty++] = inst;
 out_kick:
 	kick(t);
@@ -99,9 +99,12 @@ out_kick:
 /* Forget INST in the write batch (it is being expunged). */
 static void undirty(struct tracker *t, struct tracker_instance *inst)
 {
+	if (!inst->dirty)
+		return;
 	for (size_t i = 0; i < t->n_dirty; i++)
 		if (t->dirty[i] == inst)
 			t->dirty[i] = t->dirty[--t->n_dirty];
+	inst->dirty = false;
 }
 
 static void notify(struct tracker *t, const char *app_id)
@@ -183,11 +186,16 @@ static void flush_writes(struct tracker *t)
 
 	if (t->n_dirty == 0)
 		return;
-	if ((batch = calloc(t->n_dirty, sizeof(*batch))) == NULL)
+	if ((batch = calloc(t->n_dirty, sizeof(*batch))) == NULL) {
+		for (size_t i = 0; i < t->n_dirty; i++)
+			t->dirty[i]->dirty = false;
 		goto fail;
-	for (size_t i = 0; i < t->n_dirty; i++)
+	}
+	for (size_t i = 0; i < t->n_dirty; i++) {
+		t->dirty[i]->dirty = false;
 		if ((batch[n] = to_state(t->dirty[i])) != NULL)
 			n++;
+	}
 	if (n < t->n_dirty)
 		log_error("out of memory: %zu instances not stored",
 		          t->n_dirty - n);

@@ -85,6 +85,7 @@ struct tracker_instance {
 	 * instance as newly ready (stadion_upgrade_view.new_ready). */
 	uint64_t ready_epoch;
 	/* Tracker bookkeeping. */
+	bool dirty;                /* in the next write batch */
 	struct tracker_app *tapp;
 	size_t index;              /* in tapp->instances */
 };

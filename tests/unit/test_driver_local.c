@@ -4,7 +4,9 @@
  * environment, exit statuses, kills (SIGTERM, then SIGKILL after the grace
  * period, to the whole process group), ports and offers, simulated agents
  * (10,000 launches), the --local_agents file and its errors, adoption after
- * a restart, and docker tasks through a stand-in docker script.
+ * a restart, the launch record in the sandbox (adoption with pid 0, the
+ * sweep of tasks the scheduler never stored), and docker tasks through a
+ * stand-in docker script.
  *
  * Every process a test starts is killed (its group) and reaped in the
  * teardown, whatever the test's outcome.
@@ -912,6 +914,273 @@ static void test_adopt_not_a_child(void)
 	CHECK_STR(states_of("orphan2"), "RUNNING KILLING KILLED");
 }
 
+/* ---- launch records and the sweep -------------------------------------- */
+
+/* What <sandbox>/launch should hold for REC. */
+static const char *launch_line(const struct driver_launch_record *rec)
+{
+	static char buf[64];
+
+	snprintf(buf, sizeof(buf), "%d %llu\n", (int)rec->pid,
+	         (unsigned long long)rec->start_ticks);
+	return buf;
+}
+
+/* Write <data_dir>/sandboxes/ID/launch as an earlier stadiond would have,
+ * with TEXT. */
+static void plant_launch_file(const char *id, const char *text)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/sandboxes/%s", data_dir, id);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/sandboxes/%s/launch", data_dir, id);
+	write_file(path, text, 0644);
+}
+
+static bool sandbox_exists(const char *id, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/sandboxes/%s%s%s", data_dir, id,
+	         name != NULL ? "/" : "", name != NULL ? name : "");
+	return access(path, F_OK) == 0;
+}
+
+static void test_launch_file(void)
+{
+	struct driver_task_spec spec = {.task_id = "sim", .shell = "x",
+	                                .agent_id = "local-1"};
+	struct driver_launch_record rec;
+	char err[256];
+
+	new_driver(agents_file("[{}, {\"simulated\": true}]"));
+	if (drv == NULL)
+		return;
+	CHECK_INT(launch_sh("rec", "sleep 60", -1, NULL, 0), 0);
+	if (!CHECK_INT(driver_launch_record(drv, "rec", &rec), 0))
+		return;
+	CHECK(rec.pid > 0);
+	/* Written by the time driver_launch() returns, before the scheduler
+	 * can store the record itself. */
+	CHECK_STR(sandbox_file("rec", "launch"), launch_line(&rec));
+	/* Through a temporary file, renamed. */
+	CHECK(!sandbox_exists("rec", "launch.tmp"));
+	CHECK(wait_for("rec", DRIVER_TASK_RUNNING, 2000) != NULL);
+	/* A simulated task runs nothing and records nothing. */
+	CHECK_INT(driver_launch(drv, &spec, err, sizeof(err)), 0);
+	CHECK(wait_for("sim", DRIVER_TASK_RUNNING, 1000) != NULL);
+	CHECK(!sandbox_exists("sim", NULL));
+}
+
+/* Stored with pid 0 (stadiond died before storing the launch record):
+ * the sandbox's record finds the process. */
+static void test_adopt_from_launch_file(void)
+{
+	struct driver_task_spec spec = {.task_id = "unrecorded", .cpus = 0.1,
+	                                .mem = 16};
+	struct driver_launch_record rec, stored = {0};
+	const struct rec *r;
+	char err[256];
+	pid_t pid;
+
+	new_driver(NULL);
+	if (drv == NULL)
+		return;
+	CHECK_INT(launch_sh("unrecorded", "sleep 60", 500, NULL, 0), 0);
+	CHECK(wait_for("unrecorded", DRIVER_TASK_RUNNING, 2000) != NULL);
+	if (!CHECK_INT(driver_launch_record(drv, "unrecorded", &rec), 0))
+		return;
+	pid = rec.pid;
+	driver_destroy(drv);
+	drv = NULL;
+	n_recs = 0;
+	new_driver(NULL);
+	if (drv == NULL)
+		return;
+	CHECK_INT(driver_adopt(drv, &spec, &stored, err, sizeof(err)), 0);
+	if (CHECK((r = wait_for("unrecorded", DRIVER_TASK_RUNNING, 1000)) !=
+	          NULL))
+		CHECK_STR(r->msg, "adopted");
+	/* Now the scheduler can store what it missed. */
+	if (CHECK_INT(driver_launch_record(drv, "unrecorded", &rec), 0)) {
+		CHECK_INT(rec.pid, pid);
+		CHECK_INT(rec.start_ticks, driver_local_start_ticks(pid));
+	}
+	/* Watched: a kill works. */
+	CHECK_INT(driver_kill(drv, "unrecorded", -1), 0);
+	CHECK(wait_for("unrecorded", DRIVER_TASK_KILLED, 2000) != NULL);
+	CHECK(process_gone(pid, 1000));
+}
+
+static void test_adopt_no_launch_file(void)
+{
+	char *argv[] = {"true", NULL};
+	struct driver_task_spec spec = {.task_id = "unborn"};
+	struct driver_launch_record stored = {0};
+	const struct rec *r;
+	char err[256], line[64];
+	pid_t pid;
+
+	new_driver(NULL);
+	if (drv == NULL)
+		return;
+	/* No record: stadiond died before the spawn. */
+	CHECK_INT(driver_adopt(drv, &spec, &stored, err, sizeof(err)), 0);
+	if (CHECK((r = wait_for("unborn", DRIVER_TASK_LOST, 1000)) != NULL))
+		CHECK_STR(r->msg, "the task was never started");
+	CHECK_STR(states_of("unborn"), "LOST");
+	/* A record of a process that has exited since. */
+	if (!CHECK_INT(posix_spawnp(&pid, "true", NULL, NULL, argv, environ),
+	               0))
+		return;
+	snprintf(line, sizeof(line), "%d %llu\n", (int)pid,
+	         (unsigned long long)driver_local_start_ticks(pid));
+	waitpid(pid, NULL, 0);
+	plant_launch_file("gone", line);
+	spec.task_id = "gone";
+	CHECK_INT(driver_adopt(drv, &spec, &stored, err, sizeof(err)), 0);
+	if (CHECK((r = wait_for("gone", DRIVER_TASK_LOST, 1000)) != NULL))
+		CHECK_STR(r->msg, "the process exited while stadiond was not "
+		          "running");
+	/* Not a launch record: never trusted. */
+	snprintf(line, sizeof(line), "%d\n", (int)getpid());
+	plant_launch_file("garbled", line);
+	spec.task_id = "garbled";
+	CHECK_INT(driver_adopt(drv, &spec, &stored, err, sizeof(err)), 0);
+	if (CHECK((r = wait_for("garbled", DRIVER_TASK_LOST, 1000)) != NULL)) {
+		CHECK_CONTAINS(r->msg, "cannot read the launch record in ");
+		CHECK_CONTAINS(r->msg, "/sandboxes/garbled: Invalid argument");
+	}
+}
+
+struct sweep_arg {
+	const char *const *known;   /* NULL-terminated */
+	bool asked_own;             /* about a task the driver tracks */
+};
+
+static bool is_known(void *arg, const char *task_id)
+{
+	struct sweep_arg *a = arg;
+
+	if (strcmp(task_id, "own") == 0)
+		a->asked_own = true;
+	for (const char *const *k = a->known; *k != NULL; k++)
+		if (strcmp(*k, task_id) == 0)
+			return true;
+	return false;
+}
+
+/* driver_local_sweep() without its warnings in the test's output. */
+static int sweep(struct sweep_arg *arg, size_t *killed_r)
+{
+	int rc;
+
+	log_set_level(LOG_LVL_ERROR);
+	rc = driver_local_sweep(drv, is_known, arg, killed_r);
+	log_set_level(LOG_LVL_WARN);
+	return rc;
+}
+
+static void test_sweep(void)
+{
+	static const char *const known[] = {"known", NULL};
+	struct sweep_arg arg = {.known = known};
+	struct driver_launch_record rec;
+	pid_t lost = -1, lost_child = -1, kept = -1, own = -1;
+	char path[PATH_MAX];
+	size_t killed = 99;
+
+	new_driver(NULL);
+	if (drv == NULL)
+		return;
+	/* The first stadiond launches two tasks, stores only "known", and
+	 * dies. */
+	CHECK_INT(launch_sh("lost", "sleep 60 & echo $! > child.pid; wait",
+	                    -1, NULL, 0), 0);
+	CHECK_INT(launch_sh("known", "sleep 60", -1, NULL, 0), 0);
+	if (driver_launch_record(drv, "lost", &rec) == 0)
+		lost = rec.pid;
+	if (driver_launch_record(drv, "known", &rec) == 0)
+		kept = rec.pid;
+	CHECK(wait_for("lost", DRIVER_TASK_RUNNING, 2000) != NULL);
+	CHECK(wait_for("known", DRIVER_TASK_RUNNING, 2000) != NULL);
+	lost_child = read_pid("lost");
+	if (!CHECK(lost > 0 && kept > 0 && lost_child > 0))
+		return;
+	driver_destroy(drv);
+	drv = NULL;
+	/* The next one runs a task of its own, which the scheduler has not
+	 * stored yet either, and finds a sandbox with no record. */
+	new_driver(NULL);
+	if (drv == NULL)
+		return;
+	CHECK_INT(launch_sh("own", "sleep 60", -1, NULL, 0), 0);
+	if (driver_launch_record(drv, "own", &rec) == 0)
+		own = rec.pid;
+	CHECK(wait_for("own", DRIVER_TASK_RUNNING, 2000) != NULL);
+	snprintf(path, sizeof(path), "%s/sandboxes/empty", data_dir);
+	mkdir(path, 0755);
+
+	CHECK_INT(sweep(&arg, &killed), 0);
+	CHECK_INT(killed, 1);
+	/* The unknown task, with its whole group. */
+	CHECK(process_gone(lost, 2000));
+	CHECK(process_gone(lost_child, 2000));
+	/* The known one and the driver's own, untouched. */
+	CHECK(!process_gone(kept, 200));
+	CHECK(!process_gone(own, 200));
+	CHECK(!arg.asked_own);
+	spin(20);
+	CHECK_STR(states_of("own"), "STAGING RUNNING");
+	/* Reaped (as init would reap it after a real restart), it is
+	 * nothing to sweep again.  (Not reaped alive: that would wait.) */
+	if (!process_gone(lost, 0))
+		return;
+	waitpid(lost, NULL, 0);
+	killed = 99;
+	CHECK_INT(sweep(&arg, &killed), 0);
+	CHECK_INT(killed, 0);
+	CHECK(!process_gone(kept, 200));
+	/* KNOWN is required: without it everything would look unknown. */
+	CHECK_INT(driver_local_sweep(drv, NULL, NULL, &killed), -1);
+	CHECK_INT(errno, EINVAL);
+}
+
+static void test_sweep_reused_pid(void)
+{
+	static const char *const none[] = {NULL};
+	struct sweep_arg arg = {.known = none};
+	char line[64];
+	size_t killed = 99;
+	uint64_t ticks;
+	pid_t pid;
+
+	new_driver(NULL);
+	if (drv == NULL)
+		return;
+	/* The record's pid belongs to another process now: same number,
+	 * another start time. */
+	if (!CHECK((pid = orphan_sleep()) > 0))
+		return;
+	groups[n_groups++] = pid;
+	ticks = driver_local_start_ticks(pid);
+	snprintf(line, sizeof(line), "%d %llu\n", (int)pid,
+	         (unsigned long long)ticks + 1);
+	plant_launch_file("reused", line);
+	CHECK_INT(sweep(&arg, &killed), 0);
+	CHECK_INT(killed, 0);
+	CHECK(!process_gone(pid, 200));
+	/* The same process with its own start time is killed: the pid was
+	 * spared for the mismatch alone. */
+	snprintf(line, sizeof(line), "%d %llu\n", (int)pid,
+	         (unsigned long long)ticks);
+	plant_launch_file("reused", line);
+	CHECK_INT(sweep(&arg, &killed), 0);
+	CHECK_INT(killed, 1);
+	CHECK(process_gone(pid, 2000));
+}
+
 /* ---- docker ----------------------------------------------------------- */
 
 static const struct driver_docker_port dports[] = {
@@ -1008,6 +1277,12 @@ static CU_TestInfo tests[] = {
 	{"adopt a task after a restart", test_adopt},
 	{"adopt a dead or reused pid: LOST", test_adopt_dead},
 	{"adopt a process that is not our child", test_adopt_not_a_child},
+	{"launch: the launch record in the sandbox", test_launch_file},
+	{"adopt with pid 0: the sandbox's launch record",
+	 test_adopt_from_launch_file},
+	{"adopt with pid 0, no live record: LOST", test_adopt_no_launch_file},
+	{"sweep: unknown tasks killed, known and own spared", test_sweep},
+	{"sweep: a reused pid is not killed", test_sweep_reused_pid},
 	{"docker argv through a stand-in docker", test_docker_argv},
 	{"no docker on PATH: FAILED", test_no_docker},
 	CU_TEST_INFO_NULL,
