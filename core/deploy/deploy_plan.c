@@ -215,6 +215,27 @@ static struct ref *sorted_refs(const struct deploy_root *root)
 	return refs;
 }
 
+/* The index in its root of the app ID, by binary search over REFS (N,
+ * from sorted_refs()): -1 when absent.  Roots of 1,000 apps are compared
+ * on every change, so no linear lookups. */
+static ssize_t refs_find(const struct ref *refs, size_t n, const char *id)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(refs[mid].app->id, id);
+
+		if (c == 0)
+			return (ssize_t)refs[mid].idx;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
 static void action_clear(struct deploy_action *a)
 {
 	free(a->app_id);
@@ -398,6 +419,10 @@ static enum change classify(const struct deploy_plan_input *in,
 
 	if (o == NULL)
 		return CH_SCALE;
+	/* The same definition (an app the change leaves alone): nothing to
+	 * compare. */
+	if (o == t && !in_list(in->restart_ids, in->n_restart_ids, t->id))
+		return CH_NONE;
 	cmp = model_app_compare(o, t);
 	restart = in_list(in->restart_ids, in->n_restart_ids, t->id) ||
 	          (o->version != NULL && t->version != NULL &&
@@ -442,7 +467,7 @@ int deploy_plan_build(const struct deploy_plan_input *in,
 	for (size_t i = 0; i < orig->n_apps; i++) {
 		const struct app *o = orefs[i].app;
 
-		if (root_find(tgt, o->id) < 0 &&
+		if (refs_find(trefs, tgt->n_apps, o->id) < 0 &&
 		    step_add(step, DEPLOY_ACTION_STOP, o->id, o, 0) == NULL)
 			goto fail_free_plan;
 	}
@@ -453,7 +478,7 @@ int deploy_plan_build(const struct deploy_plan_input *in,
 		goto fail_free_plan;
 	for (size_t i = 0; i < tgt->n_apps; i++) {
 		const struct app *t = trefs[i].app;
-		ssize_t o = root_find(orig, t->id);
+		ssize_t o = refs_find(orefs, orig->n_apps, t->id);
 
 		o_of_t[trefs[i].idx] = o;
 		if (o < 0 &&

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -31,6 +32,8 @@ struct tracker {
 	char **notify;             /* app ids for the listener, each once */
 	size_t n_notify, cap_notify;
 	uint64_t generation;
+	uint64_t trimmed_at;       /* the generation of the last malloc_trim */
+	struct event *trim_ev;
 	/* Recovery: adopted tasks still to report, and who waits for it. */
 	size_t n_adopting;
 	tracker_recovered_fn *recovered;
@@ -126,6 +129,12 @@ out_kick:
 	kick(t);
 }
 
+/* Bursts of launches and reports (a scale to 100,000 instances) leave
+ * hundreds of MB of freed reports, JSON and keys in malloc's arenas; after
+ * this many instance changes the tracker hands the free pages back, so
+ * that RSS follows what is live. */
+#define TRIM_CHANGES 20000
+
 static void store_done(void *arg, int rc, const char *errmsg)
 {
 	(void)arg;
@@ -200,7 +209,7 @@ static void flush_writes(struct tracker *t)
 		log_error("out of memory: %zu instances not stored",
 		          t->n_dirty - n);
 	if (n > 0 && state_put_instances(t->cfg.state, batch, n, store_done,
-	                                 t, &err) != 0) {
+	                                 NULL, &err) != 0) {
 		log_error("cannot store instances: %s", err.msg);
 		for (size_t i = 0; i < n; i++)
 			state_instance_free(batch[i]);
@@ -310,7 +319,7 @@ static void instance_expunge(struct tracker *t, struct tracker_instance *inst)
 	ta->instances[inst->index] = ta->instances[--ta->n_instances];
 	ta->instances[inst->index]->index = inst->index;
 	undirty(t, inst);
-	if (state_del_instance(t->cfg.state, inst->instance_id, store_done, t,
+	if (state_del_instance(t->cfg.state, inst->instance_id, store_done, NULL,
 	                       &err) != 0)
 		log_error("cannot delete instance %s: %s", inst->instance_id,
 		          err.msg);
@@ -795,9 +804,32 @@ static void round_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	launch_round(t);
 	flush_writes(t);
+	if (t->generation - t->trimmed_at >= TRIM_CHANGES) {
+		t->trimmed_at = t->generation;
+		malloc_trim(0);
+	}
+	/* And once more when a burst is over. */
+	if (t->generation != t->trimmed_at &&
+	    !evtimer_pending(t->trim_ev, NULL)) {
+		struct timeval one_s = {1, 0};
+
+		evtimer_add(t->trim_ev, &one_s);
+	}
 	/* Listener calls raised by this round's launches run next time. */
 	if (t->n_notify > 0)
 		event_active(t->round_ev, EV_TIMEOUT, 0);
+}
+
+static void trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tracker *t = arg;
+
+	(void)fd;
+	(void)what;
+	if (t->generation - t->trimmed_at >= TRIM_CHANGES / 100) {
+		t->trimmed_at = t->generation;
+		malloc_trim(0);
+	}
 }
 
 static void delay_cb(evutil_socket_t fd, short what, void *arg)
@@ -931,9 +963,10 @@ struct tracker *tracker_new(const struct tracker_config *cfg)
 	t->backoff = sched_backoff_new();
 	t->round_ev = event_new(cfg->base, -1, 0, round_cb, t);
 	t->delay_ev = evtimer_new(cfg->base, delay_cb, t);
+	t->trim_ev = evtimer_new(cfg->base, trim_cb, t);
 	if (t->apps == NULL || t->instances == NULL || t->tasks == NULL ||
 	    t->queue == NULL || t->backoff == NULL || t->round_ev == NULL ||
-	    t->delay_ev == NULL) {
+	    t->delay_ev == NULL || t->trim_ev == NULL) {
 		tracker_free(t);
 		return NULL;
 	}
@@ -968,6 +1001,8 @@ void tracker_free(struct tracker *t)
 		event_free(t->round_ev);
 	if (t->delay_ev != NULL)
 		event_free(t->delay_ev);
+	if (t->trim_ev != NULL)
+		event_free(t->trim_ev);
 	free(t);
 }
 
@@ -1054,7 +1089,7 @@ int tracker_recover(struct tracker *t, tracker_recovered_fn *done, void *arg)
 			if (si->task_id != NULL)
 				driver_kill(t->cfg.driver, si->task_id, 0);
 			state_del_instance(t->cfg.state, si->instance_id,
-			                   store_done, t, NULL);
+			                   store_done, NULL, NULL);
 			continue;
 		}
 		if ((inst = calloc(1, sizeof(*inst))) == NULL ||
