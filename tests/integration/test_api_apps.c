@@ -22,6 +22,7 @@
 
 #include "lib/cu_run.h"
 #include "lib/harness.h"
+#include "lib/tjson.h"
 
 #define CT_JSON "application/json; charset=utf-8"
 
@@ -34,47 +35,6 @@ static char agents_path[PATH_MAX];
 
 /* ---- JSON helpers ------------------------------------------------------- */
 
-static struct json_object *member(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (o == NULL || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
-static bool has_member(struct json_object *o, const char *key)
-{
-	return o != NULL && json_object_is_type(o, json_type_object) &&
-	       json_object_object_get_ex(o, key, NULL);
-}
-
-static const char *member_str(struct json_object *o, const char *key)
-{
-	struct json_object *v = member(o, key);
-
-	return v != NULL && json_object_is_type(v, json_type_string)
-	               ? json_object_get_string(v)
-	               : NULL;
-}
-
-static int64_t member_int(struct json_object *o, const char *key)
-{
-	struct json_object *v = member(o, key);
-
-	return v != NULL && json_object_is_type(v, json_type_int)
-	               ? json_object_get_int64(v)
-	               : -1;
-}
-
-static size_t array_len(struct json_object *a)
-{
-	return a != NULL && json_object_is_type(a, json_type_array)
-	               ? json_object_array_length(a)
-	               : 0;
-}
-
 static bool same_id(const char *a, const char *b)
 {
 	return a != NULL && b != NULL && strcmp(a, b) == 0;
@@ -84,11 +44,6 @@ static bool same_id(const char *a, const char *b)
 static const char *or_empty(const char *s)
 {
 	return s != NULL ? s : "";
-}
-
-static struct json_object *array_at(struct json_object *a, size_t i)
-{
-	return i < array_len(a) ? json_object_array_get_idx(a, i) : NULL;
 }
 
 /* ---- HTTP helpers ------------------------------------------------------- */
@@ -131,7 +86,7 @@ static void check_message(const struct http_resp *resp, int status,
 	if (!CHECK(body != NULL))
 		return;
 	CHECK_INT(json_object_object_length(body), 1);
-	CHECK_STR(member_str(body, "message"), message);
+	CHECK_STR(tjson_str(body, "message"), message);
 	json_object_put(body);
 }
 
@@ -152,13 +107,13 @@ static char *check_deployment_result(const struct http_resp *resp,
                                      int status)
 {
 	struct json_object *body = http_resp_json(resp);
-	const char *id = member_str(body, "deploymentId");
+	const char *id = tjson_str(body, "deploymentId");
 	char *copy = NULL;
 
 	CHECK_INT(resp->status, status);
 	if (CHECK(body != NULL)) {
 		CHECK_INT(json_object_object_length(body), 2);
-		CHECK(member_str(body, "version") != NULL);
+		CHECK(tjson_str(body, "version") != NULL);
 		if (CHECK(id != NULL)) {
 			CHECK_STR(http_resp_header(resp,
 			                           "Marathon-Deployment-Id"),
@@ -200,8 +155,8 @@ static bool deployment_listed(const char *id)
 	                                     &status);
 	bool found = false;
 
-	for (size_t i = 0; i < array_len(list); i++)
-		found |= same_id(member_str(array_at(list, i), "id"), id);
+	for (size_t i = 0; i < tjson_len(list); i++)
+		found |= same_id(tjson_str(tjson_at(list, i), "id"), id);
 	json_object_put(list);
 	return found;
 }
@@ -227,7 +182,7 @@ static struct json_object *get_app(const char *id)
 
 	snprintf(path, sizeof(path), "/v2/apps%s", id);
 	body = call_json("GET", path, NULL, &status);
-	app = member(body, "app");
+	app = tjson_get(body, "app");
 	if (app != NULL)
 		json_object_get(app);
 	json_object_put(body);
@@ -239,9 +194,9 @@ static bool wait_running(const char *id, int64_t running)
 {
 	for (int i = 0; i < POLL_TRIES; i++) {
 		struct json_object *app = get_app(id);
-		bool ok = member_int(app, "tasksRunning") == running &&
-		          member_int(app, "tasksStaged") == 0 &&
-		          (int64_t)array_len(member(app, "tasks")) == running;
+		bool ok = tjson_int(app, "tasksRunning") == running &&
+		          tjson_int(app, "tasksStaged") == 0 &&
+		          (int64_t)tjson_len(tjson_get(app, "tasks")) == running;
 
 		json_object_put(app);
 		if (ok)
@@ -275,8 +230,8 @@ static bool create_running(const char *id, int instances, const char *extra)
 			return false;
 		}
 		o = http_resp_json(&resp);
-		dep = strdup(or_empty(member_str(
-			array_at(member(o, "deployments"), 0), "id")));
+		dep = strdup(or_empty(tjson_str(
+			tjson_at(tjson_get(o, "deployments"), 0), "id")));
 		json_object_put(o);
 		http_resp_free(&resp);
 	}
@@ -302,12 +257,12 @@ static void delete_app(const char *id)
 static char **task_ids(const char *id)
 {
 	struct json_object *app = get_app(id);
-	struct json_object *tasks = member(app, "tasks");
-	size_t n = array_len(tasks);
+	struct json_object *tasks = tjson_get(app, "tasks");
+	size_t n = tjson_len(tasks);
 	char **ids = calloc(n + 1, sizeof(*ids));
 
 	for (size_t i = 0; ids != NULL && i < n; i++)
-		ids[i] = strdup(or_empty(member_str(array_at(tasks, i), "id")));
+		ids[i] = strdup(or_empty(tjson_str(tjson_at(tasks, i), "id")));
 	json_object_put(app);
 	return ids;
 }
@@ -371,21 +326,21 @@ static void test_create(void)
 	         (unsigned)dmn.port);
 	CHECK_STR(http_resp_header(&resp, "Location"), location);
 	o = http_resp_json(&resp);
-	CHECK_STR(member_str(o, "id"), "/basic");
-	CHECK_INT(member_int(o, "instances"), 2);
-	CHECK(member_str(o, "version") != NULL);
-	CHECK(has_member(o, "versionInfo"));
+	CHECK_STR(tjson_str(o, "id"), "/basic");
+	CHECK_INT(tjson_int(o, "instances"), 2);
+	CHECK(tjson_str(o, "version") != NULL);
+	CHECK(tjson_has(o, "versionInfo"));
 	/* Service ports are assigned by the time the app is answered. */
-	CHECK(member_int(array_at(member(o, "portDefinitions"), 0), "port") >
+	CHECK(tjson_int(tjson_at(tjson_get(o, "portDefinitions"), 0), "port") >
 	      0);
-	CHECK_INT(member_int(o, "tasksStaged"), 0);
-	CHECK_INT(member_int(o, "tasksRunning"), 0);
-	CHECK_INT(member_int(o, "tasksHealthy"), 0);
-	CHECK_INT(member_int(o, "tasksUnhealthy"), 0);
-	CHECK(!has_member(o, "tasks"));
-	deps = member(o, "deployments");
-	dep = member_str(array_at(deps, 0), "id");
-	if (CHECK_INT(array_len(deps), 1) && CHECK(dep != NULL))
+	CHECK_INT(tjson_int(o, "tasksStaged"), 0);
+	CHECK_INT(tjson_int(o, "tasksRunning"), 0);
+	CHECK_INT(tjson_int(o, "tasksHealthy"), 0);
+	CHECK_INT(tjson_int(o, "tasksUnhealthy"), 0);
+	CHECK(!tjson_has(o, "tasks"));
+	deps = tjson_get(o, "deployments");
+	dep = tjson_str(tjson_at(deps, 0), "id");
+	if (CHECK_INT(tjson_len(deps), 1) && CHECK(dep != NULL))
 		CHECK_STR(http_resp_header(&resp, "Marathon-Deployment-Id"),
 		          dep);
 	CHECK(wait_deployment(dep));
@@ -429,33 +384,33 @@ static void test_get_one_and_list(void)
 	 * lastTaskFailure always. */
 	app = get_app("/shown");
 	for (size_t i = 0; counts[i] != NULL; i++)
-		CHECK(member_int(app, counts[i]) >= 0);
-	CHECK_INT(member_int(app, "tasksRunning"), 1);
-	CHECK(json_object_is_type(member(app, "deployments"), json_type_array));
-	CHECK(!has_member(app, "lastTaskFailure"));
-	CHECK(!has_member(app, "readinessCheckResults"));
-	task = array_at(member(app, "tasks"), 0);
-	CHECK_STR(member_str(task, "appId"), "/shown");
-	CHECK_STR(member_str(task, "state"), "TASK_RUNNING");
-	CHECK(member_str(task, "host") != NULL);
-	CHECK(member_str(task, "startedAt") != NULL);
+		CHECK(tjson_int(app, counts[i]) >= 0);
+	CHECK_INT(tjson_int(app, "tasksRunning"), 1);
+	CHECK(json_object_is_type(tjson_get(app, "deployments"), json_type_array));
+	CHECK(!tjson_has(app, "lastTaskFailure"));
+	CHECK(!tjson_has(app, "readinessCheckResults"));
+	task = tjson_at(tjson_get(app, "tasks"), 0);
+	CHECK_STR(tjson_str(task, "appId"), "/shown");
+	CHECK_STR(tjson_str(task, "state"), "TASK_RUNNING");
+	CHECK(tjson_str(task, "host") != NULL);
+	CHECK(tjson_str(task, "startedAt") != NULL);
 	json_object_put(app);
 	/* The list: counts and deployments, no tasks unless asked. */
 	list = call_json("GET", "/v2/apps", NULL, &status);
 	CHECK_INT(status, 200);
-	for (size_t i = 0; i < array_len(member(list, "apps")); i++) {
-		struct json_object *a = array_at(member(list, "apps"), i);
+	for (size_t i = 0; i < tjson_len(tjson_get(list, "apps")); i++) {
+		struct json_object *a = tjson_at(tjson_get(list, "apps"), i);
 
-		if (same_id(member_str(a, "id"), "/shown"))
+		if (same_id(tjson_str(a, "id"), "/shown"))
 			entry = a;
 	}
 	if (CHECK(entry != NULL)) {
 		for (size_t i = 0; counts[i] != NULL; i++)
-			CHECK(has_member(entry, counts[i]));
-		CHECK_INT(member_int(entry, "tasksRunning"), 1);
-		CHECK(has_member(entry, "deployments"));
-		CHECK(!has_member(entry, "tasks"));
-		CHECK(!has_member(entry, "lastTaskFailure"));
+			CHECK(tjson_has(entry, counts[i]));
+		CHECK_INT(tjson_int(entry, "tasksRunning"), 1);
+		CHECK(tjson_has(entry, "deployments"));
+		CHECK(!tjson_has(entry, "tasks"));
+		CHECK(!tjson_has(entry, "lastTaskFailure"));
 	}
 	json_object_put(list);
 	expect_message("GET", "/v2/apps/not/there", NULL, 404,
@@ -474,8 +429,8 @@ static const char *listed(const char *query, char *buf, size_t len)
 	snprintf(path, sizeof(path), "/v2/apps?%s", query);
 	o = call_json("GET", path, NULL, &status);
 	buf[0] = '\0';
-	for (size_t i = 0; i < array_len(member(o, "apps")); i++) {
-		const char *id = member_str(array_at(member(o, "apps"), i), "id");
+	for (size_t i = 0; i < tjson_len(tjson_get(o, "apps")); i++) {
+		const char *id = tjson_str(tjson_at(tjson_get(o, "apps"), i), "id");
 
 		if (id != NULL && strncmp(id, "/sel/", 5) == 0 && used < len)
 			used += (size_t)snprintf(buf + used, len - used, "%s%s",
@@ -527,40 +482,40 @@ static void test_embed(void)
 	              "&embed=apps.nonsense",
 	              NULL, &status);
 	CHECK_INT(status, 200);
-	a = array_at(member(o, "apps"), 0);
+	a = tjson_at(tjson_get(o, "apps"), 0);
 	if (CHECK(a != NULL)) {
-		CHECK_INT(array_len(member(a, "tasks")), 1);
-		CHECK(json_object_is_type(member(a, "readinessCheckResults"),
+		CHECK_INT(tjson_len(tjson_get(a, "tasks")), 1);
+		CHECK(json_object_is_type(tjson_get(a, "readinessCheckResults"),
 		                          json_type_array));
 		/* No failure yet: no key. */
-		CHECK(!has_member(a, "lastTaskFailure"));
-		stats = member(a, "tasksStats");
-		CHECK(member_int(member(member(member(stats, "totalSummary"),
+		CHECK(!tjson_has(a, "lastTaskFailure"));
+		stats = tjson_get(a, "tasksStats");
+		CHECK(tjson_int(tjson_get(tjson_get(tjson_get(stats, "totalSummary"),
 		                                   "stats"),
 		                            "counts"),
 		                     "running") == 1);
-		CHECK(has_member(member(member(stats, "totalSummary"), "stats"),
+		CHECK(tjson_has(tjson_get(tjson_get(stats, "totalSummary"), "stats"),
 		                 "lifeTime"));
-		CHECK(has_member(stats, "withLatestConfig"));
-		CHECK(has_member(a, "deployments"));
+		CHECK(tjson_has(stats, "withLatestConfig"));
+		CHECK(tjson_has(a, "deployments"));
 	}
 	json_object_put(o);
 	/* Prefixes are all accepted; "tasks" brings deployments along. */
 	o = call_json("GET", "/v2/apps?id=/emb/&embed=app.tasks", NULL,
 	              &status);
-	a = array_at(member(o, "apps"), 0);
-	CHECK_INT(array_len(member(a, "tasks")), 1);
+	a = tjson_at(tjson_get(o, "apps"), 0);
+	CHECK_INT(tjson_len(tjson_get(a, "tasks")), 1);
 	json_object_put(o);
 	o = call_json("GET", "/v2/apps?id=/emb/&embed=tasks", NULL, &status);
-	CHECK_INT(array_len(member(array_at(member(o, "apps"), 0), "tasks")),
+	CHECK_INT(tjson_len(tjson_get(tjson_at(tjson_get(o, "apps"), 0), "tasks")),
 	          1);
 	json_object_put(o);
 	/* The apps below a group, with the single app's embeds. */
 	o = call_json("GET", "/v2/apps/emb/*", NULL, &status);
 	CHECK_INT(status, 200);
-	a = array_at(member(o, "*"), 0);
-	CHECK_STR(member_str(a, "id"), "/emb/one");
-	CHECK_INT(array_len(member(a, "tasks")), 1);
+	a = tjson_at(tjson_get(o, "*"), 0);
+	CHECK_STR(tjson_str(a, "id"), "/emb/one");
+	CHECK_INT(tjson_len(tjson_get(a, "tasks")), 1);
 	json_object_put(o);
 	expect_message("GET", "/v2/apps/nogroup/*", NULL, 404,
 	               "Group '/nogroup' does not exist");
@@ -606,10 +561,10 @@ static void test_versions(void)
 	o = call_json("GET", "/v2/apps/ver/versions", NULL, &status);
 	CHECK_INT(status, 200);
 	CHECK_INT(json_object_object_length(o), 1);
-	v = member(o, "versions");
-	newest = json_object_get_string(array_at(v, 0));
-	oldest = json_object_get_string(array_at(v, 1));
-	if (CHECK_INT(array_len(v), 2) && CHECK(newest && oldest)) {
+	v = tjson_get(o, "versions");
+	newest = json_object_get_string(tjson_at(v, 0));
+	oldest = json_object_get_string(tjson_at(v, 1));
+	if (CHECK_INT(tjson_len(v), 2) && CHECK(newest && oldest)) {
 		/* Newest first. */
 		CHECK(strcmp(newest, oldest) > 0);
 		snprintf(path, sizeof(path), "/v2/apps/ver/versions/%s",
@@ -620,9 +575,9 @@ static void test_versions(void)
 
 			CHECK_INT(status, 200);
 			/* The bare definition, no runtime data. */
-			CHECK_STR(member_str(app, "cmd"), "sleep 1000");
-			CHECK_STR(member_str(app, "version"), oldest);
-			CHECK(!has_member(app, "tasksRunning"));
+			CHECK_STR(tjson_str(app, "cmd"), "sleep 1000");
+			CHECK_STR(tjson_str(app, "version"), oldest);
+			CHECK(!tjson_has(app, "tasksRunning"));
 			json_object_put(app);
 		}
 		/* Roll back to it. */
@@ -633,7 +588,7 @@ static void test_versions(void)
 		{
 			struct json_object *app = get_app("/ver");
 
-			CHECK_STR(member_str(app, "cmd"), "sleep 1000");
+			CHECK_STR(tjson_str(app, "cmd"), "sleep 1000");
 			json_object_put(app);
 		}
 	}
@@ -658,9 +613,9 @@ static void test_versions(void)
 		               &resp),
 		          422);
 		b = http_resp_json(&resp);
-		CHECK_STR(member_str(b, "message"), "Object is not valid");
-		CHECK_STR(json_object_get_string(array_at(
-				  member(array_at(member(b, "details"), 0),
+		CHECK_STR(tjson_str(b, "message"), "Object is not valid");
+		CHECK_STR(json_object_get_string(tjson_at(
+				  tjson_get(tjson_at(tjson_get(b, "details"), 0),
 		                         "errors"),
 				  0)),
 		          "The 'version' field may only be combined with the "
@@ -700,8 +655,8 @@ static void test_put_patch(void)
 	CHECK(wait_deployment(dep));
 	free(dep);
 	app = get_app("/put/me");
-	CHECK_INT(member_int(app, "instances"), 2);
-	CHECK_STR(member_str(app, "cmd"), "sleep 1000");
+	CHECK_INT(tjson_int(app, "instances"), 2);
+	CHECK_STR(tjson_str(app, "cmd"), "sleep 1000");
 	json_object_put(app);
 	/* PATCH too; force=True is a boolean in any case. */
 	dep = deploy("PATCH", "/v2/apps/put/me?force=True",
@@ -714,8 +669,8 @@ static void test_put_patch(void)
 	CHECK(wait_deployment(dep));
 	free(dep);
 	app = get_app("/put/me");
-	CHECK_STR(member_str(app, "cmd"), "sleep 3000");
-	CHECK(json_object_get_double(member(app, "cpus")) == 1.0);
+	CHECK_STR(tjson_str(app, "cmd"), "sleep 3000");
+	CHECK(json_object_get_double(tjson_get(app, "cpus")) == 1.0);
 	json_object_put(app);
 	expect_message("PATCH", "/v2/apps/put/none", "{\"instances\":1}", 404,
 	               "App '/put/none' does not exist");
@@ -740,10 +695,10 @@ static void test_put_many(void)
 	CHECK(wait_deployment(dep));
 	free(dep);
 	a = get_app("/many/a");
-	CHECK_INT(member_int(a, "instances"), 2);
+	CHECK_INT(tjson_int(a, "instances"), 2);
 	json_object_put(a);
 	a = get_app("/many/b");
-	CHECK_STR(member_str(a, "cmd"), "sleep 1000");
+	CHECK_STR(tjson_str(a, "cmd"), "sleep 1000");
 	json_object_put(a);
 	expect_message("PUT", "/v2/apps", "[{\"instances\":2}]", 422,
 	               "requirement failed: App Update must have app id set");
@@ -781,12 +736,12 @@ static void test_locked(void)
 	if (CHECK_INT(call("PUT", "/v2/apps/locked", "{\"cpus\":50}", &resp),
 	              409)) {
 		body = http_resp_json(&resp);
-		CHECK_STR(member_str(body, "message"),
+		CHECK_STR(tjson_str(body, "message"),
 		          "App is locked by one or more deployments. Override "
 		          "with the option '?force=true'. View details at "
 		          "'/v2/deployments/<DEPLOYMENT_ID>'.");
-		CHECK_INT(array_len(member(body, "deployments")), 1);
-		CHECK_STR(member_str(array_at(member(body, "deployments"), 0),
+		CHECK_INT(tjson_len(tjson_get(body, "deployments")), 1);
+		CHECK_STR(tjson_str(tjson_at(tjson_get(body, "deployments"), 0),
 		                     "id"),
 		          held);
 		json_object_put(body);
@@ -843,10 +798,10 @@ static void expect_invalid(const char *body, const char *message,
 		return;
 	}
 	b = http_resp_json(&resp);
-	CHECK_STR(member_str(b, "message"), message);
-	detail = array_at(member(b, "details"), 0);
-	CHECK_STR(member_str(detail, "path"), path);
-	CHECK_STR(json_object_get_string(array_at(member(detail, "errors"), 0)),
+	CHECK_STR(tjson_str(b, "message"), message);
+	detail = tjson_at(tjson_get(b, "details"), 0);
+	CHECK_STR(tjson_str(detail, "path"), path);
+	CHECK_STR(json_object_get_string(tjson_at(tjson_get(detail, "errors"), 0)),
 	          error);
 	json_object_put(b);
 	http_resp_free(&resp);
@@ -863,20 +818,20 @@ static void test_bad_input(void)
 	/* Not JSON at all: 400 with the parser's words. */
 	if (CHECK_INT(call("POST", "/v2/apps", "{\"id\": \"x\",", &resp), 400)) {
 		b = http_resp_json(&resp);
-		CHECK_STR(member_str(b, "message"), "Invalid JSON");
-		CHECK(member_str(b, "details") != NULL);
+		CHECK_STR(tjson_str(b, "message"), "Invalid JSON");
+		CHECK(tjson_str(b, "details") != NULL);
 		json_object_put(b);
 	}
 	http_resp_free(&resp);
 	if (CHECK_INT(call("POST", "/v2/apps", "{'id': 1}", &resp), 400)) {
 		b = http_resp_json(&resp);
-		CHECK_STR(member_str(b, "message"), "Invalid JSON");
+		CHECK_STR(tjson_str(b, "message"), "Invalid JSON");
 		json_object_put(b);
 	}
 	http_resp_free(&resp);
 	if (CHECK_INT(call("POST", "/v2/apps", "", &resp), 400)) {
 		b = http_resp_json(&resp);
-		CHECK_STR(member_str(b, "message"),
+		CHECK_STR(tjson_str(b, "message"),
 		          "Please specify data in JSON format");
 		json_object_put(b);
 	}
@@ -904,7 +859,7 @@ static void test_bad_input(void)
 	                   &resp),
 	              422)) {
 		b = http_resp_json(&resp);
-		CHECK_STR(member_str(b, "message"), "Invalid JSON");
+		CHECK_STR(tjson_str(b, "message"), "Invalid JSON");
 		json_object_put(b);
 	}
 	http_resp_free(&resp);
@@ -951,16 +906,16 @@ static void test_app_tasks(void)
 	o = call_json("GET", "/v2/apps/tk/list/tasks", NULL, &status);
 	CHECK_INT(status, 200);
 	CHECK_INT(json_object_object_length(o), 1);
-	CHECK_INT(array_len(member(o, "tasks")), 2);
-	t = array_at(member(o, "tasks"), 0);
-	CHECK_STR(member_str(t, "appId"), "/tk/list");
-	CHECK(json_object_is_type(member(t, "ports"), json_type_array));
-	CHECK(member_str(t, "slaveId") != NULL);
-	CHECK(member_str(t, "version") != NULL);
+	CHECK_INT(tjson_len(tjson_get(o, "tasks")), 2);
+	t = tjson_at(tjson_get(o, "tasks"), 0);
+	CHECK_STR(tjson_str(t, "appId"), "/tk/list");
+	CHECK(json_object_is_type(tjson_get(t, "ports"), json_type_array));
+	CHECK(tjson_str(t, "slaveId") != NULL);
+	CHECK(tjson_str(t, "version") != NULL);
 	json_object_put(o);
 	o = call_json("GET", "/v2/apps/tk/*/tasks", NULL, &status);
 	CHECK_INT(status, 200);
-	CHECK_INT(array_len(member(o, "tasks")), 2);
+	CHECK_INT(tjson_len(tjson_get(o, "tasks")), 2);
 	json_object_put(o);
 	expect_message("GET", "/v2/apps/tk/none/tasks", NULL, 404,
 	               "App '/tk/none' does not exist");
@@ -983,7 +938,7 @@ static void test_kill_task(void)
 	snprintf(path, sizeof(path), "/v2/apps/tk/kill/tasks/%s", ids[0]);
 	o = call_json("DELETE", path, NULL, &status);
 	CHECK_INT(status, 200);
-	CHECK_STR(member_str(member(o, "task"), "id"), ids[0]);
+	CHECK_STR(tjson_str(tjson_get(o, "task"), "id"), ids[0]);
 	json_object_put(o);
 	CHECK(wait_running("/tk/kill", 2));
 	now = task_ids("/tk/kill");
@@ -1027,7 +982,7 @@ static void test_kill_task(void)
 	free_strv(now);
 	CHECK(wait_running("/tk/kill", 1));
 	o = get_app("/tk/kill");
-	CHECK_INT(member_int(o, "instances"), 1);
+	CHECK_INT(tjson_int(o, "instances"), 1);
 	json_object_put(o);
 out:
 	free_strv(ids);
@@ -1046,11 +1001,11 @@ static void test_kill_tasks_of_app(void)
 	o = call_json("DELETE", "/v2/apps/tk/all/tasks?host=nowhere", NULL,
 	              &status);
 	CHECK_INT(status, 200);
-	CHECK_INT(array_len(member(o, "tasks")), 0);
+	CHECK_INT(tjson_len(tjson_get(o, "tasks")), 0);
 	json_object_put(o);
 	o = call_json("DELETE", "/v2/apps/tk/all/tasks", NULL, &status);
 	CHECK_INT(status, 200);
-	CHECK_INT(array_len(member(o, "tasks")), 2);
+	CHECK_INT(tjson_len(tjson_get(o, "tasks")), 2);
 	json_object_put(o);
 	CHECK(wait_running("/tk/all", 2));
 	dep = deploy("DELETE", "/v2/apps/tk/all/tasks?host=*&scale=true",
@@ -1058,7 +1013,7 @@ static void test_kill_tasks_of_app(void)
 	CHECK(wait_deployment(dep));
 	free(dep);
 	app = get_app("/tk/all");
-	CHECK_INT(member_int(app, "instances"), 0);
+	CHECK_INT(tjson_int(app, "instances"), 0);
 	json_object_put(app);
 	expect_message("DELETE", "/v2/apps/tk/ghost/tasks", NULL, 404,
 	               "App '/tk/ghost' does not exist");
@@ -1079,22 +1034,22 @@ static void test_all_tasks(void)
 	app = get_app("/tk/glob");
 	o = call_json("GET", "/v2/tasks?status=running", NULL, &status);
 	CHECK_INT(status, 200);
-	for (size_t i = 0; i < array_len(member(o, "tasks")); i++)
-		if (same_id(member_str(array_at(member(o, "tasks"), i), "appId"),
+	for (size_t i = 0; i < tjson_len(tjson_get(o, "tasks")); i++)
+		if (same_id(tjson_str(tjson_at(tjson_get(o, "tasks"), i), "appId"),
 		            "/tk/glob"))
-			t = array_at(member(o, "tasks"), i);
+			t = tjson_at(tjson_get(o, "tasks"), i);
 	/* The app's service ports beside each task. */
 	if (CHECK(t != NULL))
-		CHECK(json_object_get_int64(array_at(member(t, "servicePorts"),
+		CHECK(json_object_get_int64(tjson_at(tjson_get(t, "servicePorts"),
 		                                     0)) ==
-		      member_int(array_at(member(app, "portDefinitions"), 0),
+		      tjson_int(tjson_at(tjson_get(app, "portDefinitions"), 0),
 		                 "port"));
 	json_object_put(o);
 	json_object_put(app);
 	o = call_json("GET", "/v2/tasks?status=staging", NULL, &status);
 	CHECK_INT(status, 200);
-	for (size_t i = 0; i < array_len(member(o, "tasks")); i++)
-		CHECK(!same_id(member_str(array_at(member(o, "tasks"), i),
+	for (size_t i = 0; i < tjson_len(tjson_get(o, "tasks")); i++)
+		CHECK(!same_id(tjson_str(tjson_at(tjson_get(o, "tasks"), i),
 		                          "appId"),
 		               "/tk/glob"));
 	json_object_put(o);
@@ -1110,8 +1065,8 @@ static void test_all_tasks(void)
 		         ids[0]);
 		o = call_json("POST", "/v2/tasks/delete", body, &status);
 		CHECK_INT(status, 200);
-		CHECK_INT(array_len(member(o, "tasks")), 1);
-		CHECK_STR(member_str(array_at(member(o, "tasks"), 0), "id"),
+		CHECK_INT(tjson_len(tjson_get(o, "tasks")), 1);
+		CHECK_STR(tjson_str(tjson_at(tjson_get(o, "tasks"), 0), "id"),
 		          ids[0]);
 		json_object_put(o);
 		CHECK(wait_running("/tk/glob", 2));
@@ -1148,10 +1103,10 @@ static void test_queue(void)
 	for (int i = 0; i < POLL_TRIES && entry == NULL; i++) {
 		o = call_json("GET", "/v2/queue", NULL, &status);
 		CHECK_INT(status, 200);
-		for (size_t k = 0; k < array_len(member(o, "queue")); k++) {
-			struct json_object *e = array_at(member(o, "queue"), k);
+		for (size_t k = 0; k < tjson_len(tjson_get(o, "queue")); k++) {
+			struct json_object *e = tjson_at(tjson_get(o, "queue"), k);
 
-			if (same_id(member_str(member(e, "app"), "id"),
+			if (same_id(tjson_str(tjson_get(e, "app"), "id"),
 			            "/queued"))
 				entry = json_object_get(e);
 		}
@@ -1160,12 +1115,12 @@ static void test_queue(void)
 			sleep_poll();
 	}
 	if (CHECK(entry != NULL)) {
-		CHECK_INT(member_int(entry, "count"), 2);
-		CHECK_STR(member_str(entry, "role"), "*");
-		CHECK(has_member(member(entry, "delay"), "timeLeftSeconds"));
-		CHECK(has_member(member(entry, "delay"), "overdue"));
-		CHECK(member_str(entry, "since") != NULL);
-		CHECK(has_member(entry, "processedOffersSummary"));
+		CHECK_INT(tjson_int(entry, "count"), 2);
+		CHECK_STR(tjson_str(entry, "role"), "*");
+		CHECK(tjson_has(tjson_get(entry, "delay"), "timeLeftSeconds"));
+		CHECK(tjson_has(tjson_get(entry, "delay"), "overdue"));
+		CHECK(tjson_str(entry, "since") != NULL);
+		CHECK(tjson_has(entry, "processedOffersSummary"));
 	}
 	json_object_put(entry);
 	/* 204, no body. */
@@ -1193,26 +1148,26 @@ static void test_deployments(void)
 	http_resp_free(&resp);
 	list = call_json("GET", "/v2/deployments", NULL, &status);
 	CHECK_INT(status, 200);
-	for (size_t i = 0; i < array_len(list); i++)
-		if (same_id(member_str(array_at(list, i), "id"), held))
-			d = array_at(list, i);
+	for (size_t i = 0; i < tjson_len(list); i++)
+		if (same_id(tjson_str(tjson_at(list, i), "id"), held))
+			d = tjson_at(list, i);
 	if (CHECK(d != NULL)) {
 		CHECK_STR(json_object_get_string(
-				  array_at(member(d, "affectedApps"), 0)),
+				  tjson_at(tjson_get(d, "affectedApps"), 0)),
 		          "/stuck");
-		CHECK(member_str(d, "version") != NULL);
-		CHECK(array_len(member(d, "steps")) > 0);
-		CHECK(has_member(d, "currentActions"));
-		CHECK(member_int(d, "currentStep") >= 1);
-		CHECK_INT(member_int(d, "totalSteps"),
-		          array_len(member(d, "steps")));
+		CHECK(tjson_str(d, "version") != NULL);
+		CHECK(tjson_len(tjson_get(d, "steps")) > 0);
+		CHECK(tjson_has(d, "currentActions"));
+		CHECK(tjson_int(d, "currentStep") >= 1);
+		CHECK_INT(tjson_int(d, "totalSteps"),
+		          tjson_len(tjson_get(d, "steps")));
 	}
 	json_object_put(list);
 	/* The app shows the deployment that holds it. */
 	{
 		struct json_object *app = get_app("/stuck");
 
-		CHECK_STR(member_str(array_at(member(app, "deployments"), 0),
+		CHECK_STR(tjson_str(tjson_at(tjson_get(app, "deployments"), 0),
 		                     "id"),
 		          held);
 		json_object_put(app);
@@ -1304,29 +1259,29 @@ static void test_last_failure(void)
 	json_object_put(o);
 	for (int i = 0; i < POLL_TRIES && failure == NULL; i++) {
 		o = real_json("GET", "/v2/apps/fails", NULL, &status);
-		failure = member(member(o, "app"), "lastTaskFailure");
+		failure = tjson_get(tjson_get(o, "app"), "lastTaskFailure");
 		if (failure != NULL)
-			app = json_object_get(member(o, "app"));
+			app = json_object_get(tjson_get(o, "app"));
 		json_object_put(o);
 		if (failure == NULL)
 			sleep_poll();
 	}
-	failure = member(app, "lastTaskFailure");
+	failure = tjson_get(app, "lastTaskFailure");
 	if (CHECK(failure != NULL)) {
-		CHECK_STR(member_str(failure, "appId"), "/fails");
-		CHECK_STR(member_str(failure, "state"), "TASK_FAILED");
-		CHECK(member_str(failure, "taskId") != NULL);
-		CHECK(member_str(failure, "timestamp") != NULL);
-		CHECK(member_str(failure, "version") != NULL);
+		CHECK_STR(tjson_str(failure, "appId"), "/fails");
+		CHECK_STR(tjson_str(failure, "state"), "TASK_FAILED");
+		CHECK(tjson_str(failure, "taskId") != NULL);
+		CHECK(tjson_str(failure, "timestamp") != NULL);
+		CHECK(tjson_str(failure, "version") != NULL);
 	}
 	json_object_put(app);
 	/* The list only when asked. */
 	o = real_json("GET", "/v2/apps", NULL, &status);
-	CHECK(!has_member(array_at(member(o, "apps"), 0), "lastTaskFailure"));
+	CHECK(!tjson_has(tjson_at(tjson_get(o, "apps"), 0), "lastTaskFailure"));
 	json_object_put(o);
 	o = real_json("GET", "/v2/apps?embed=apps.lastTaskFailure", NULL,
 	              &status);
-	CHECK(has_member(array_at(member(o, "apps"), 0), "lastTaskFailure"));
+	CHECK(tjson_has(tjson_at(tjson_get(o, "apps"), 0), "lastTaskFailure"));
 	json_object_put(o);
 	/* Backed off for a minute: the queue says so, and the reset is
 	 * accepted. */
@@ -1334,9 +1289,9 @@ static void test_last_failure(void)
 	CHECK_INT(status, 200);
 	{
 		struct json_object *delay =
-			member(array_at(member(o, "queue"), 0), "delay");
+			tjson_get(tjson_at(tjson_get(o, "queue"), 0), "delay");
 
-		CHECK(member_int(delay, "timeLeftSeconds") > 0);
+		CHECK(tjson_int(delay, "timeLeftSeconds") > 0);
 	}
 	json_object_put(o);
 	o = real_json("DELETE", "/v2/queue/fails/delay", NULL, &status);

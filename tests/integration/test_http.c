@@ -25,41 +25,15 @@
 
 #include "lib/cu_run.h"
 #include "lib/harness.h"
+#include "lib/tjson.h"
 
 #define CT_JSON "application/json; charset=utf-8"
 #define CT_TEXT "text/plain; charset=utf-8"
 
-/* Member KEY of object O, borrowed; NULL when O is not an object, KEY is
- * missing or its value is null. */
-static struct json_object *member(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (o == NULL || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
-static bool has_member(struct json_object *o, const char *key)
-{
-	return o != NULL && json_object_is_type(o, json_type_object) &&
-	       json_object_object_get_ex(o, key, NULL);
-}
-
-static const char *member_str(struct json_object *o, const char *key)
-{
-	struct json_object *v = member(o, key);
-
-	return v != NULL && json_object_is_type(v, json_type_string)
-	               ? json_object_get_string(v)
-	               : NULL;
-}
-
 static bool member_is(struct json_object *o, const char *key,
                       enum json_type type)
 {
-	return has_member(o, key) && json_object_is_type(member(o, key), type);
+	return tjson_has(o, key) && json_object_is_type(tjson_get(o, key), type);
 }
 
 /* Check that object O has exactly the keys in KEYS (NULL-terminated). */
@@ -71,7 +45,7 @@ static void check_exact_keys(struct json_object *o, const char *const *keys,
 	if (!CHECK(o != NULL && json_object_is_type(o, json_type_object)))
 		return;
 	for (; keys[n] != NULL; n++)
-		if (!has_member(o, keys[n])) {
+		if (!tjson_has(o, keys[n])) {
 			fprintf(stderr, "\n%s: missing key \"%s\"\n", what,
 			        keys[n]);
 			CU_FAIL("missing key");
@@ -106,9 +80,9 @@ static void check_message(const struct http_resp *resp, int status,
 		return;
 	check_exact_keys(body, keys, "error body");
 	if (message != NULL)
-		CHECK_STR(member_str(body, "message"), message);
+		CHECK_STR(tjson_str(body, "message"), message);
 	else
-		CHECK(member_str(body, "message") != NULL);
+		CHECK(tjson_str(body, "message") != NULL);
 	json_object_put(body);
 }
 
@@ -232,24 +206,24 @@ static void test_info(void)
 	if (info == NULL)
 		return;
 	check_exact_keys(info, top_keys, "/v2/info");
-	CHECK_STR(member_str(info, "name"), "marathon");
-	CHECK_STR(member_str(info, "version"), MARATHON_API_VERSION);
-	CHECK(member_str(info, "buildref") != NULL &&
-	      member_str(info, "buildref")[0] != '\0');
+	CHECK_STR(tjson_str(info, "name"), "marathon");
+	CHECK_STR(tjson_str(info, "version"), MARATHON_API_VERSION);
+	CHECK(tjson_str(info, "buildref") != NULL &&
+	      tjson_str(info, "buildref")[0] != '\0');
 	CHECK(member_is(info, "elected", json_type_boolean) &&
-	      json_object_get_boolean(member(info, "elected")));
+	      json_object_get_boolean(tjson_get(info, "elected")));
 	CHECK(member_is(info, "frameworkId", json_type_null));
 
-	leader = member_str(info, "leader");
+	leader = tjson_str(info, "leader");
 	snprintf(suffix, sizeof(suffix), ":%u", (unsigned)plain.port);
 	CHECK(leader != NULL && strlen(leader) > strlen(suffix) &&
 	      strcmp(leader + strlen(leader) - strlen(suffix), suffix) == 0);
 
-	mc = member(info, "marathon_config");
+	mc = tjson_get(info, "marathon_config");
 	CHECK(mc != NULL && json_object_is_type(mc, json_type_object));
-	CHECK_STR(member_str(mc, "master"), "local");
-	CHECK_STR(member_str(mc, "framework_name"), "marathon");
-	hostname = member_str(mc, "hostname");
+	CHECK_STR(tjson_str(mc, "master"), "local");
+	CHECK_STR(tjson_str(mc, "framework_name"), "marathon");
+	hostname = tjson_str(mc, "hostname");
 	CHECK(hostname != NULL && hostname[0] != '\0');
 	if (hostname != NULL) {
 		/* Standalone, this node is the leader. */
@@ -258,41 +232,41 @@ static void test_info(void)
 		CHECK_STR(leader, expected_leader);
 	}
 	CHECK(member_is(mc, "local_port_min", json_type_int));
-	CHECK_INT(json_object_get_int64(member(mc, "local_port_min")), 10000);
+	CHECK_INT(json_object_get_int64(tjson_get(mc, "local_port_min")), 10000);
 	CHECK(member_is(mc, "local_port_max", json_type_int));
-	CHECK_INT(json_object_get_int64(member(mc, "local_port_max")), 20000);
+	CHECK_INT(json_object_get_int64(tjson_get(mc, "local_port_max")), 20000);
 	CHECK(member_is(mc, "leader_proxy_connection_timeout_ms",
 	                json_type_int));
 	CHECK_INT(json_object_get_int64(
-	                  member(mc, "leader_proxy_connection_timeout_ms")),
+	                  tjson_get(mc, "leader_proxy_connection_timeout_ms")),
 	          5000);
 	CHECK(member_is(mc, "leader_proxy_read_timeout_ms", json_type_int));
 	CHECK_INT(json_object_get_int64(
-	                  member(mc, "leader_proxy_read_timeout_ms")),
+	                  tjson_get(mc, "leader_proxy_read_timeout_ms")),
 	          10000);
 	CHECK(member_is(mc, "features", json_type_array));
 
-	zc = member(info, "zookeeper_config");
+	zc = tjson_get(info, "zookeeper_config");
 	CHECK(zc != NULL && json_object_is_type(zc, json_type_object));
 	CHECK(member_is(zc, "zk", json_type_null));
 	CHECK(member_is(zc, "zk_timeout", json_type_int));
-	CHECK_INT(json_object_get_int64(member(zc, "zk_timeout")), 10000);
+	CHECK_INT(json_object_get_int64(tjson_get(zc, "zk_timeout")), 10000);
 	CHECK(member_is(zc, "zk_session_timeout", json_type_int));
-	CHECK_INT(json_object_get_int64(member(zc, "zk_session_timeout")),
+	CHECK_INT(json_object_get_int64(tjson_get(zc, "zk_session_timeout")),
 	          10000);
 	CHECK(member_is(zc, "zk_max_versions", json_type_int));
-	CHECK_INT(json_object_get_int64(member(zc, "zk_max_versions")), 50);
+	CHECK_INT(json_object_get_int64(tjson_get(zc, "zk_max_versions")), 50);
 	CHECK(member_is(zc, "zk_compression", json_type_boolean));
 	CHECK(member_is(zc, "zk_compression_threshold", json_type_int));
 	CHECK(member_is(zc, "zk_connection_timeout", json_type_int));
 	CHECK(member_is(zc, "zk_max_node_size", json_type_int));
 
-	hc = member(info, "http_config");
+	hc = tjson_get(info, "http_config");
 	check_exact_keys(hc, http_keys, "/v2/info http_config");
 	CHECK(member_is(hc, "http_port", json_type_int));
-	CHECK_INT(json_object_get_int64(member(hc, "http_port")), plain.port);
+	CHECK_INT(json_object_get_int64(tjson_get(hc, "http_port")), plain.port);
 	CHECK(member_is(hc, "https_port", json_type_int));
-	CHECK_INT(json_object_get_int64(member(hc, "https_port")), 8443);
+	CHECK_INT(json_object_get_int64(tjson_get(hc, "https_port")), 8443);
 	json_object_put(info);
 }
 
@@ -306,15 +280,15 @@ static void test_plugins_bundled(void)
 	if (body == NULL)
 		return;
 	check_exact_keys(body, keys, "/v2/plugins");
-	list = member(body, "plugins");
+	list = tjson_get(body, "plugins");
 	if (CHECK(member_is(body, "plugins", json_type_array)) &&
 	    CHECK_INT(json_object_array_length(list), 2))
 		for (size_t i = 0; i < 2; i++)
-			CHECK_STR(member_str(json_object_array_get_idx(list, i),
+			CHECK_STR(tjson_str(json_object_array_get_idx(list, i),
 			                     "id"),
 			          ids[i]);
 	CHECK(member_is(body, "refused", json_type_array) &&
-	      json_object_array_length(member(body, "refused")) == 0);
+	      json_object_array_length(tjson_get(body, "refused")) == 0);
 	json_object_put(body);
 }
 
@@ -516,8 +490,8 @@ static void check_413(const struct http_resp *resp)
 	body = http_resp_json(resp);
 	if (!CHECK(body != NULL))
 		return;
-	CHECK_CONTAINS(member_str(body, "message"), "1000");
-	CHECK_CONTAINS(member_str(body, "message"), "--http_max_body_bytes");
+	CHECK_CONTAINS(tjson_str(body, "message"), "1000");
+	CHECK_CONTAINS(tjson_str(body, "message"), "--http_max_body_bytes");
 	json_object_put(body);
 }
 
@@ -624,7 +598,7 @@ static void check_framework_name(const char *const *args,
 	if (!CHECK(daemon_start_env(&d, args, env) == 0))
 		return;
 	info = get_json(&d, "/v2/info");
-	CHECK_STR(member_str(member(info, "marathon_config"),
+	CHECK_STR(tjson_str(tjson_get(info, "marathon_config"),
 	                     "framework_name"),
 	          expected);
 	json_object_put(info);
