@@ -907,9 +907,14 @@ static enum app_container_type container(struct parse *p,
 	    want(p, v, W_OBJECT, "/container/linuxInfo"))
 		put(p, o, "linuxInfo", copy(p, v));
 	if ((pm = port_mappings(p, c, mode)) != NULL) {
-		if (mode == APP_NET_HOST && json_object_array_length(pm) > 0)
-			ERR(p, "/",
-			    "portMappings are not allowed with host-networking");
+		/* AppNormalization.forDeprecated (maybeDropPortMappings)
+		 * drops them before validation: on the host network a
+		 * container's mappings mean nothing, and Marathon accepts
+		 * such apps. */
+		if (mode == APP_NET_HOST) {
+			json_object_put(pm);
+			pm = json_object_new_array();
+		}
 		put(p, o, "portMappings", pm);
 	}
 	put(p, out, "container", o);

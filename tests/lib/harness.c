@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -691,11 +692,223 @@ static int rm_entry(const char *path, const struct stat *st, int type,
 	return 0;
 }
 
+/* ---- Task processes ----------------------------------------------------- */
+
+/* The local driver starts every task (the docker CLI of a DOCKER task
+ * too) with <data_dir>/sandboxes/<task id> as its working directory, in a
+ * process group of its own, and whatever the task starts inherits both.
+ * The working directory is what identifies a task's processes: unlike
+ * MESOS_TASK_ID in the environment, it holds for the docker CLI (which
+ * gets the daemon's environment) and for commands that clear theirs. */
+
+/* "<realpath of D's data dir>/sandboxes/" into BUF, or -1. */
+static int sandboxes_prefix(const struct daemon *d, char *buf, size_t len)
+{
+	char real[PATH_MAX];
+
+	if (d->data_dir[0] == '\0' || realpath(d->data_dir, real) == NULL)
+		return -1;
+	if ((size_t)snprintf(buf, len, "%s/sandboxes/", real) >= len)
+		return -1;
+	return 0;
+}
+
+/* Read /proc/PID/FILE (at most LEN-1 bytes) into BUF, NUL-terminated;
+ * the byte count or -1. */
+static ssize_t read_proc(pid_t pid, const char *file, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n, got = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, file);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	while ((size_t)got + 1 < len &&
+	       (n = read(fd, buf + got, len - 1 - (size_t)got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			return -1;
+		}
+		got += n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	return got;
+}
+
+/* PID's process group from /proc/PID/stat, 0 when it is gone or a
+ * zombie (a dead process: it runs nothing, whoever reaps it). */
+static pid_t live_pgid(pid_t pid)
+{
+	char stat[1024], *p;
+	char state;
+	long ppid, pgid;
+
+	if (read_proc(pid, "stat", stat, sizeof(stat)) <= 0 ||
+	    (p = strrchr(stat, ')')) == NULL ||
+	    sscanf(p + 1, " %c %ld %ld", &state, &ppid, &pgid) != 3 ||
+	    state == 'Z' || state == 'X' || pgid <= 0)
+		return 0;
+	return (pid_t)pgid;
+}
+
+/* MARATHON_APP_VERSION of PID's environment into BUF ("" when absent). */
+static void proc_version(pid_t pid, char *buf, size_t len)
+{
+	static const char name[] = "MARATHON_APP_VERSION=";
+	char env[65536];
+	ssize_t n = read_proc(pid, "environ", env, sizeof(env));
+
+	buf[0] = '\0';
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(env + i) + 1)
+		if (strncmp(env + i, name, sizeof(name) - 1) == 0) {
+			snprintf(buf, len, "%s", env + i + sizeof(name) - 1);
+			return;
+		}
+}
+
+int task_procs_list(const struct daemon *d, struct task_proc **procs_r,
+                    size_t *n_r)
+{
+	char prefix[PATH_MAX + 16];
+	size_t prefix_len, n = 0, cap = 0;
+	struct task_proc *procs = NULL;
+	struct dirent *e;
+	DIR *dir;
+
+	*procs_r = NULL;
+	*n_r = 0;
+	if (sandboxes_prefix(d, prefix, sizeof(prefix)) != 0) {
+		fprintf(stderr, "harness: no data directory to look for task "
+		                "processes in\n");
+		return -1;
+	}
+	prefix_len = strlen(prefix);
+	if ((dir = opendir("/proc")) == NULL) {
+		fprintf(stderr, "harness: cannot read /proc: %s\n",
+		        strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(dir)) != NULL) {
+		char link[64], cwd[PATH_MAX + 32];
+		const char *task;
+		size_t i, task_len;
+		ssize_t len;
+		pid_t pid, pgid;
+
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		pid = (pid_t)strtol(e->d_name, NULL, 10);
+		snprintf(link, sizeof(link), "/proc/%ld/cwd", (long)pid);
+		len = readlink(link, cwd, sizeof(cwd) - 1);
+		if (len <= (ssize_t)prefix_len)
+			continue; /* gone, a kernel thread, or not ours */
+		cwd[len] = '\0';
+		if (strncmp(cwd, prefix, prefix_len) != 0 ||
+		    (pgid = live_pgid(pid)) == 0)
+			continue;
+		/* The sandbox's name, without what a removed directory's
+		 * link adds. */
+		task = cwd + prefix_len;
+		task_len = strcspn(task, "/ ");
+		for (i = 0; i < n && procs[i].pgid != pgid; i++)
+			;
+		if (i == n) {
+			if (n == cap) {
+				size_t ncap = cap == 0 ? 64 : cap * 2;
+				struct task_proc *grown =
+					realloc(procs, ncap * sizeof(*grown));
+
+				if (grown == NULL) {
+					free(procs);
+					closedir(dir);
+					return -1;
+				}
+				procs = grown;
+				cap = ncap;
+			}
+			memset(&procs[n], 0, sizeof(procs[n]));
+			procs[n].pgid = pgid;
+			snprintf(procs[n].task_id, sizeof(procs[n].task_id),
+			         "%.*s", (int)task_len, task);
+			n++;
+		}
+		procs[i].n_procs++;
+		if (pid == pgid)
+			procs[i].leader = true;
+		if (procs[i].version[0] == '\0')
+			proc_version(pid, procs[i].version,
+			             sizeof(procs[i].version));
+	}
+	closedir(dir);
+	*procs_r = procs;
+	*n_r = n;
+	return 0;
+}
+
+int task_procs_count(const struct daemon *d, const char *version)
+{
+	struct task_proc *procs;
+	size_t n;
+	int count = 0;
+
+	if (task_procs_list(d, &procs, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (version == NULL || strcmp(procs[i].version, version) == 0)
+			count++;
+	free(procs);
+	return count;
+}
+
+int daemon_kill_tasks(struct daemon *d)
+{
+	int64_t deadline = now_ms() + TIMEOUT_MS;
+	int killed = 0;
+
+	if (d->data_dir[0] == '\0')
+		return 0;
+	for (int round = 0;; round++) {
+		struct task_proc *procs;
+		size_t n;
+
+		if (task_procs_list(d, &procs, &n) != 0)
+			return -1;
+		if (n == 0)
+			break;
+		for (size_t i = 0; i < n; i++)
+			if (killpg(procs[i].pgid, SIGKILL) == 0 && round == 0)
+				killed++;
+		free(procs);
+		if (now_ms() >= deadline) {
+			fprintf(stderr, "harness: task processes of %s are "
+			                "still there after %d s of SIGKILL\n",
+			        d->data_dir, HARNESS_TIMEOUT_S);
+			return -1;
+		}
+		/* Killed processes are reaped by their parent (the daemon,
+		 * or init once it is gone): until then they are zombies,
+		 * which the list leaves out. */
+		sleep_ms(10);
+	}
+	if (killed > 0)
+		fprintf(stderr, "harness: killed %d task process group(s) "
+		                "left in %s\n",
+		        killed, d->data_dir);
+	return killed;
+}
+
 /* Remove D's data directory, unless KEEP_TEST_DATA says to keep it. */
 static void remove_data_dir(struct daemon *d)
 {
 	if (d->data_dir[0] == '\0')
 		return;
+	/* Tasks outlive the daemon (the driver's rule): a test must not
+	 * leave them behind, whether it passed or not. */
+	daemon_kill_tasks(d);
 	if (getenv("KEEP_TEST_DATA") != NULL)
 		fprintf(stderr, "harness: KEEP_TEST_DATA: kept %s\n",
 		        d->data_dir);
@@ -760,8 +973,6 @@ static char **child_env(const char *const *extra_env)
 	return env;
 }
 
-/* Make D's data directory, pick its port and spawn $STADIOND with the
- * leading flags, ARGS and EXTRA_ENV.  On -1 nothing is left behind. */
 /* The bundled plugins (the store among them) as make check copies them,
  * or "" outside make check. */
 static char *bundled_plugins(void)
@@ -771,25 +982,13 @@ static char *bundled_plugins(void)
 	return dir != NULL ? dir : "";
 }
 
-static int spawn_daemon(struct daemon *d, const char *const *args,
-                        const char *const *extra_env)
+/* Empty D and give it a fresh data directory and its log's path.  On -1
+ * nothing is left behind. */
+static int new_data_dir(struct daemon *d)
 {
-	const char *stadiond = getenv("STADIOND");
 	const char *tmp = getenv("TMPDIR");
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, defaults;
-	char port_str[8], **argv = NULL, **envp = NULL;
-	size_t n_args = 0, k = 0;
-	int rc = -1;
 
 	memset(d, 0, sizeof(*d));
-	if (stadiond == NULL || stadiond[0] == '\0') {
-		fprintf(stderr, "harness: STADIOND is not set: it must be the "
-		                "path of the stadiond to test (make check sets "
-		                "it)\n");
-		return -1;
-	}
 	if (tmp == NULL || tmp[0] == '\0')
 		tmp = "/tmp";
 	if ((size_t)snprintf(d->data_dir, sizeof(d->data_dir),
@@ -803,16 +1002,42 @@ static int spawn_daemon(struct daemon *d, const char *const *args,
 	}
 	if ((size_t)snprintf(d->log_path, sizeof(d->log_path),
 	                     "%s/stadiond.log",
-	                     d->data_dir) >= sizeof(d->log_path) ||
-	    (d->port = free_port()) == 0)
-		goto fail_rmdir;
+	                     d->data_dir) >= sizeof(d->log_path)) {
+		remove_data_dir(d);
+		return -1;
+	}
+	return 0;
+}
+
+/* Spawn $STADIOND on D's data directory and D->port with the leading
+ * flags, ARGS and EXTRA_ENV; its output goes to D's log, which FRESH_LOG
+ * empties first (a restart appends, so the log tells the whole story).
+ * Leaves D's directory alone on -1. */
+static int spawn_in_dir(struct daemon *d, const char *const *args,
+                        const char *const *extra_env, bool fresh_log)
+{
+	const char *stadiond = getenv("STADIOND");
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, defaults;
+	char port_str[8], **argv = NULL, **envp = NULL;
+	size_t n_args = 0, k = 0;
+	int rc = -1;
+
+	d->pid = 0;
+	if (stadiond == NULL || stadiond[0] == '\0') {
+		fprintf(stderr, "harness: STADIOND is not set: it must be the "
+		                "path of the stadiond to test (make check sets "
+		                "it)\n");
+		return -1;
+	}
 	snprintf(port_str, sizeof(port_str), "%u", (unsigned)d->port);
 
 	while (args != NULL && args[n_args] != NULL)
 		n_args++;
 	if ((argv = calloc(n_args + 10, sizeof(*argv))) == NULL ||
 	    (envp = child_env(extra_env)) == NULL)
-		goto fail_rmdir;
+		goto out;
 	argv[k++] = (char *)stadiond;
 	argv[k++] = "--http_address";
 	argv[k++] = "127.0.0.1";
@@ -836,16 +1061,17 @@ static int spawn_daemon(struct daemon *d, const char *const *args,
 	sigaddset(&defaults, SIGPIPE);
 	sigaddset(&defaults, SIGHUP);
 	if (posix_spawn_file_actions_init(&fa) != 0)
-		goto fail_rmdir;
+		goto out;
 	if (posix_spawnattr_init(&attr) != 0) {
 		posix_spawn_file_actions_destroy(&fa);
-		goto fail_rmdir;
+		goto out;
 	}
 	if ((rc = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO,
 	                                           "/dev/null", O_RDONLY, 0)) != 0 ||
 	    (rc = posix_spawn_file_actions_addopen(
 		     &fa, STDOUT_FILENO, d->log_path,
-		     O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644)) != 0 ||
+		     O_WRONLY | O_CREAT | O_APPEND | (fresh_log ? O_TRUNC : 0),
+		     0644)) != 0 ||
 	    (rc = posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO,
 	                                           STDERR_FILENO)) != 0 ||
 	    (rc = posix_spawnattr_setsigmask(&attr, &none)) != 0 ||
@@ -860,17 +1086,25 @@ static int spawn_daemon(struct daemon *d, const char *const *args,
 	}
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0)
-		goto fail_rmdir;
+out:
 	free(argv);
 	free(envp);
-	return 0;
+	return rc == 0 ? 0 : -1;
+}
 
-fail_rmdir:
-	free(argv);
-	free(envp);
-	remove_data_dir(d);
-	return -1;
+/* Make D's data directory, pick its port and spawn $STADIOND with the
+ * leading flags, ARGS and EXTRA_ENV.  On -1 nothing is left behind. */
+static int spawn_daemon(struct daemon *d, const char *const *args,
+                        const char *const *extra_env)
+{
+	if (new_data_dir(d) != 0)
+		return -1;
+	if ((d->port = free_port()) == 0 ||
+	    spawn_in_dir(d, args, extra_env, true) != 0) {
+		remove_data_dir(d);
+		return -1;
+	}
+	return 0;
 }
 
 /* Wait until D answers GET /ping with 200.  0 when it does; otherwise the
@@ -953,22 +1187,21 @@ int daemon_start(struct daemon *d, const char *const *extra_args)
 	return daemon_start_env(d, extra_args, NULL);
 }
 
-int daemon_stop_with(struct daemon *d, int sig)
+/* Send SIG to D and wait for it to exit (SIGKILL after the timeout); its
+ * exit status as daemon_stop_with() says.  An exit by SIG itself is what
+ * was asked for when EXPECT_SIG: its log is not shown then. */
+static int signal_and_wait(struct daemon *d, int sig, bool expect_sig)
 {
 	int status, got, rc;
 	char what[128];
 
-	if (d->pid <= 0) {
-		remove_data_dir(d);
-		return -1;
-	}
 	if (kill(d->pid, sig) != 0)
 		fprintf(stderr, "harness: kill(%ld, %d): %s\n", (long)d->pid,
 		        sig, strerror(errno));
 	got = wait_exit(d->pid, now_ms() + TIMEOUT_MS, &status);
 	if (got == 1) {
 		rc = exit_status(status);
-		if (rc != 0) {
+		if (rc != 0 && !(expect_sig && rc == 128 + sig)) {
 			describe_status(status, what, sizeof(what));
 			dump_log(d, what);
 		}
@@ -983,6 +1216,15 @@ int daemon_stop_with(struct daemon *d, int sig)
 		rc = -1;
 	}
 	d->pid = 0;
+	return rc;
+}
+
+int daemon_stop_with(struct daemon *d, int sig)
+{
+	int rc = -1;
+
+	if (d->pid > 0)
+		rc = signal_and_wait(d, sig, false);
 	remove_data_dir(d);
 	return rc;
 }
@@ -990,6 +1232,100 @@ int daemon_stop_with(struct daemon *d, int sig)
 int daemon_stop(struct daemon *d)
 {
 	return daemon_stop_with(d, SIGTERM);
+}
+
+int daemon_kill(struct daemon *d, int sig)
+{
+	if (d->pid <= 0) {
+		fprintf(stderr, "harness: daemon_kill: stadiond is not "
+		                "running\n");
+		return -1;
+	}
+	return signal_and_wait(d, sig, true);
+}
+
+/* Size of D's log now: where the output of the next run starts. */
+static off_t log_size(const struct daemon *d)
+{
+	struct stat st;
+
+	return stat(d->log_path, &st) == 0 ? st.st_size : 0;
+}
+
+/* Whether D's log from byte FROM on contains NEEDLE. */
+static bool log_contains_from(const struct daemon *d, off_t from,
+                              const char *needle)
+{
+	char *log = daemon_log(d);
+	bool found = log != NULL && (size_t)from <= strlen(log) &&
+	             strstr(log + from, needle) != NULL;
+
+	free(log);
+	return found;
+}
+
+/* Append a line to D's log, so that it shows where a restart began. */
+static void log_mark(const struct daemon *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void log_mark(const struct daemon *d, const char *fmt, ...)
+{
+	FILE *f = fopen(d->log_path, "a");
+	va_list ap;
+
+	if (f == NULL)
+		return;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fclose(f);
+}
+
+int daemon_restart_env(struct daemon *d, const char *const *extra_args,
+                       const char *const *extra_env)
+{
+	if (d->pid > 0 || d->data_dir[0] == '\0') {
+		fprintf(stderr, "harness: daemon_restart: %s\n",
+		        d->pid > 0 ? "stadiond is still running"
+		                   : "it has no data directory any more");
+		return -1;
+	}
+	/* The same port first (clients keep their address), another one
+	 * when something took it meanwhile. */
+	for (int attempt = 1;; attempt++) {
+		off_t from;
+		char what[128];
+		int status;
+
+		log_mark(d, "---- harness: stadiond restarted on port %u, same "
+		            "--data_dir ----\n",
+		         (unsigned)d->port);
+		from = log_size(d);
+		if (d->port == 0 || spawn_in_dir(d, extra_args, extra_env,
+		                                 false) != 0)
+			return -1;
+		if (wait_ready(d, &status) == 0)
+			return 0;
+		if (status != -1 && attempt < 3 &&
+		    log_contains_from(d, from, "cannot listen on")) {
+			fprintf(stderr, "harness: port %u was taken, restarting "
+			                "on another\n",
+			        (unsigned)d->port);
+			d->port = free_port();
+			continue;
+		}
+		if (status != -1)
+			describe_status(status, what, sizeof(what));
+		else
+			snprintf(what, sizeof(what), "did not start again");
+		dump_log(d, what);
+		return -1;
+	}
+}
+
+int daemon_restart(struct daemon *d, const char *const *extra_args)
+{
+	return daemon_restart_env(d, extra_args, NULL);
 }
 
 int daemon_call(const struct daemon *d, const char *method, const char *path,
@@ -1037,4 +1373,112 @@ int daemon_run_to_exit_env(const char *const *args,
 int daemon_run_to_exit(const char *const *args, int *status_r, char **log_r)
 {
 	return daemon_run_to_exit_env(args, NULL, status_r, log_r);
+}
+
+/* ---- JSON and polling helpers ----------------------------------------- */
+
+int daemon_json(const struct daemon *d, const char *method, const char *path,
+                const char *body, struct json_object **json_r)
+{
+	static const char *const json_headers[] = {
+		"Content-Type: application/json", NULL};
+	struct http_resp resp;
+	int status;
+
+	if (json_r != NULL)
+		*json_r = NULL;
+	if (daemon_call(d, method, path, body != NULL ? json_headers : NULL,
+	                body, &resp) != 0)
+		return -1;
+	status = resp.status;
+	if (json_r != NULL && resp.body_len > 0)
+		*json_r = http_resp_json(&resp);
+	http_resp_free(&resp);
+	return status;
+}
+
+struct json_object *daemon_get_json(const struct daemon *d, const char *path)
+{
+	struct json_object *body = NULL;
+	int status = daemon_json(d, "GET", path, NULL, &body);
+
+	if (status == 200 && body != NULL)
+		return body;
+	if (status != -1)
+		fprintf(stderr, "harness: GET %s answered %d: %s\n", path,
+		        status,
+		        body != NULL ? json_object_to_json_string(body) : "");
+	json_object_put(body);
+	return NULL;
+}
+
+struct json_object *json_at(struct json_object *o, const char *path)
+{
+	while (o != NULL && path != NULL && *path != '\0') {
+		size_t len = strcspn(path, ".");
+		char key[256];
+
+		if (len >= sizeof(key))
+			return NULL;
+		memcpy(key, path, len);
+		key[len] = '\0';
+		if (json_object_is_type(o, json_type_array)) {
+			char *end;
+			long i = strtol(key, &end, 10);
+
+			if (*end != '\0' || i < 0 ||
+			    (size_t)i >= json_object_array_length(o))
+				return NULL;
+			o = json_object_array_get_idx(o, (size_t)i);
+		} else if (!json_object_is_type(o, json_type_object) ||
+		           !json_object_object_get_ex(o, key, &o)) {
+			return NULL;
+		}
+		path += len;
+		if (*path == '.')
+			path++;
+	}
+	return o;
+}
+
+const char *json_str_at(struct json_object *o, const char *path)
+{
+	struct json_object *v = json_at(o, path);
+
+	return v != NULL && json_object_is_type(v, json_type_string)
+	               ? json_object_get_string(v)
+	               : NULL;
+}
+
+long long json_int_at(struct json_object *o, const char *path, long long dflt)
+{
+	struct json_object *v = json_at(o, path);
+
+	if (v == NULL || !(json_object_is_type(v, json_type_int) ||
+	                   json_object_is_type(v, json_type_double)))
+		return dflt;
+	return json_object_get_int64(v);
+}
+
+bool wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		if (cond(arg))
+			return true;
+		if (now_ms() >= deadline)
+			return false;
+		sleep_ms(WAIT_POLL_MS);
+	}
+}
+
+void harness_sleep_ms(long ms)
+{
+	sleep_ms(ms);
+}
+
+int64_t harness_now_ms(void)
+{
+	return now_ms();
 }

@@ -4,7 +4,12 @@
  *   http_call()    a blocking HTTP/1.1 client (one request per connection)
  *   daemon_*()     start $STADIOND on a free loopback port with a fresh data
  *                  directory, wait until it answers /ping, stop it with a
- *                  signal and report its exit status
+ *                  signal and report its exit status; kill it and start it
+ *                  again on the same data directory
+ *   task_procs_*() the live processes of the daemon's tasks, found by their
+ *                  working directory (the task's sandbox)
+ *   daemon_json(), json_at(), wait_until()
+ *                  JSON requests, JSON paths, polling with a deadline
  *
  * Everything reports what went wrong on stderr (next to CUnit's output), so
  * a test only has to assert the return values.  Nothing here can hang: every
@@ -105,13 +110,34 @@ int daemon_start_env(struct daemon *d, const char *const *extra_args,
                      const char *const *extra_env);
 
 /* Send SIGTERM (daemon_stop) or SIG and wait for the daemon to exit; after
- * HARNESS_TIMEOUT_S seconds kill it with SIGKILL.  Then remove its data
- * directory (see KEEP_TEST_DATA); read its log before.
+ * HARNESS_TIMEOUT_S seconds kill it with SIGKILL.  Then kill what is left
+ * of its tasks (daemon_kill_tasks(): tasks outlive the daemon by design)
+ * and remove its data directory (see KEEP_TEST_DATA); read its log
+ * before.
  * Returns its exit status (0 after a graceful stop; 128+N when signal N
  * killed it), or -1 when it was not running or had to be killed.  Any
  * status but 0 also copies its log to stderr.  Safe on a stopped daemon. */
 int daemon_stop(struct daemon *d);
 int daemon_stop_with(struct daemon *d, int sig);
+
+/* Send SIG to the daemon and wait for it to exit, as daemon_stop_with(),
+ * but keep its data directory and its tasks, for daemon_restart().  Its
+ * log is shown only when it exited otherwise than by SIG.  Returns its
+ * exit status (128+SIG when SIG killed it), -1 when it was not running or
+ * had to be killed. */
+int daemon_kill(struct daemon *d, int sig);
+
+/* Start $STADIOND again on D's data directory (after daemon_kill()), with
+ * the same leading flags and EXTRA_ARGS / EXTRA_ENV as daemon_start_env()
+ * (pass the same ones again: nothing is remembered), on D's port when it
+ * is still free and on another otherwise (D->port says which), and wait
+ * until it answers /ping.  Its output is appended to the same log after a marker
+ * line.  Returns 0 with the daemon running; -1 (with its log on stderr)
+ * when it did not start: D keeps its data directory, and daemon_stop()
+ * removes it. */
+int daemon_restart(struct daemon *d, const char *const *extra_args);
+int daemon_restart_env(struct daemon *d, const char *const *extra_args,
+                       const char *const *extra_env);
 
 /* Convenience: http_call() to D (127.0.0.1:D->port) with BODY, a string or
  * NULL. */
@@ -137,5 +163,67 @@ int daemon_run_to_exit(const char *const *args, int *status_r, char **log_r);
 int daemon_run_to_exit_env(const char *const *args,
                            const char *const *extra_env, int *status_r,
                            char **log_r);
+
+/* ---- Task processes --------------------------------------------------- */
+
+/* One task's processes, as the kernel sees them: a process group whose
+ * processes work in <data_dir>/sandboxes/<task id> (the local driver starts
+ * every task there, in a group of its own, and its children inherit both).
+ * Zombies are dead and left out. */
+struct task_proc {
+	pid_t pgid;           /* the task's process group */
+	size_t n_procs;       /* its live processes */
+	bool leader;          /* whether the process the driver started (the
+	                         group leader) is among them */
+	char task_id[256];    /* the sandbox's name: the task id */
+	char version[64];     /* MARATHON_APP_VERSION in the environment of
+	                         one of them, "" when none has it (a docker
+	                         CLI gets the daemon's environment) */
+};
+
+/* The task process groups of D now, one entry per group, into *PROCS_R
+ * (free()) and *N_R.  Two entries with the same task id are a doubled
+ * task.  -1 (with a message) when /proc or D's directory cannot be read. */
+int task_procs_list(const struct daemon *d, struct task_proc **procs_r,
+                    size_t *n_r);
+/* How many task process groups run, of VERSION (MARATHON_APP_VERSION)
+ * or, with NULL, of any; -1 on error. */
+int task_procs_count(const struct daemon *d, const char *version);
+/* SIGKILL every task process group of D and wait (at most
+ * HARNESS_TIMEOUT_S) until none is left.  Returns how many groups were
+ * killed, -1 when some remain.  daemon_stop() does it too. */
+int daemon_kill_tasks(struct daemon *d);
+
+/* ---- JSON and polling ------------------------------------------------- */
+
+/* METHOD PATH on D with BODY (JSON text or NULL; sent with Content-Type
+ * application/json).  Returns the status (-1 when no complete answer
+ * came) and, when JSON_R is not NULL, the body parsed into *JSON_R (NULL
+ * when empty or not JSON; the caller's: json_object_put()). */
+int daemon_json(const struct daemon *d, const char *method, const char *path,
+                const char *body, struct json_object **json_r);
+/* GET PATH: the body when the answer is 200 and JSON, else NULL with a
+ * message on stderr.  The caller's: json_object_put(). */
+struct json_object *daemon_get_json(const struct daemon *d, const char *path);
+
+/* The value at PATH in O, borrowed: keys and array indexes separated by
+ * dots ("app.tasks.0.id"); NULL when anything on the way is missing or
+ * null.  json_str_at() is NULL unless it is a string; json_int_at() DFLT
+ * unless it is a number. */
+struct json_object *json_at(struct json_object *o, const char *path);
+const char *json_str_at(struct json_object *o, const char *path);
+long long json_int_at(struct json_object *o, const char *path,
+                      long long dflt);
+
+/* How often wait_until() asks. */
+#define WAIT_POLL_MS 20
+
+/* Call COND(ARG) every WAIT_POLL_MS until it returns true (then true) or
+ * TIMEOUT_MS have passed (then false, after a last call). */
+bool wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms);
+
+/* Sleep MS milliseconds (EINTR resumed); the monotonic clock in ms. */
+void harness_sleep_ms(long ms);
+int64_t harness_now_ms(void);
 
 #endif /* STADION_TEST_HARNESS_H */

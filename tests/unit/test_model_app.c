@@ -276,9 +276,6 @@ static void test_validation(void)
 		{"{" MINIMAL ",\"networks\":[{\"mode\":\"container/bridge\"}],"
 		 "\"portDefinitions\":[{\"port\":80}]}",
 		 "/", "portDefinitions are only allowed with host-networking"},
-		{"{" MINIMAL ",\"container\":{\"type\":\"MESOS\",\"portMappings\":"
-		 "[{\"containerPort\":80}]}}",
-		 "/", "portMappings are not allowed with host-networking"},
 		{"{" MINIMAL ",\"networks\":[{\"mode\":\"container/bridge\"}],"
 		 "\"container\":{\"type\":\"MESOS\",\"portMappings\":"
 		 "[{\"containerPort\":80,\"name\":\"a\"},{\"containerPort\":81,"
@@ -547,6 +544,23 @@ static void test_deprecated(void)
 		CHECK(json_object_object_get(j, "uris") == NULL);
 		json_object_put(j);
 		CHECK_INT(app->port_definitions[1].service_port, 8080);
+	}
+
+	/* Port mappings on the host network are dropped, as Marathon's
+	 * forDeprecated normalization does, not refused. */
+	if (CHECK_INT(parse("{\"id\":\"/d\",\"container\":{\"type\":"
+	                    "\"DOCKER\",\"docker\":{\"image\":\"nginx\"},"
+	                    "\"portMappings\":[{\"containerPort\":80,"
+	                    "\"hostPort\":0}]}}"),
+	              0)) {
+		j = model_app_to_json(app);
+		json_is(json_object_object_get(
+		                json_object_object_get(j, "container"),
+		                "portMappings"),
+		        "[]");
+		json_object_put(j);
+		CHECK_INT(app->n_port_mappings, 0);
+		CHECK(app->network_mode == APP_NET_HOST);
 	}
 
 	/* Conformance 5 (pinger-bridge-app): docker.network BRIDGE and

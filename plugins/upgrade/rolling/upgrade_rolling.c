@@ -34,7 +34,8 @@
  *
  * Kills beyond the old instances still running are dropped, as Marathon's
  * killNextOldInstance() does when its queue is empty.  The arithmetic is
- * Marathon's, in IEEE doubles: ceil(10 * 0.3) is 4, not 3, there too.
+ * Marathon's, in IEEE doubles: ceil(100 * 0.07) is 8, not 7, there too
+ * (100 * 0.07 is 7.000000000000001).
  */
 #include <stdint.h>
 #include <stdlib.h>
