@@ -43,9 +43,16 @@ struct cache_slot {
 	uint64_t generation;
 	char *root_version;            /* NULL before the first commit */
 	char *query;                   /* the raw query string, "" for none */
-	char *body;
-	size_t len;
+	struct cache_blob *body;       /* one reference */
 	uint64_t used;                 /* for least-recently-used eviction */
+};
+
+/* A serialized answer, shared by the slot and every reply still sending
+ * it (http_reply_ref). */
+struct cache_blob {
+	unsigned refs;
+	size_t len;
+	char data[];
 };
 
 static struct cache_slot cache[CACHE_SLOTS];
@@ -74,11 +81,21 @@ static struct cache_slot *cache_find(const struct tracker *t, uint64_t gen,
 	return NULL;
 }
 
+static void blob_unref(const void *data, size_t len, void *arg)
+{
+	struct cache_blob *b = arg;
+
+	(void)data;
+	(void)len;
+	if (b != NULL && --b->refs == 0)
+		free(b);
+}
+
 static void cache_slot_clear(struct cache_slot *c)
 {
 	free(c->root_version);
 	free(c->query);
-	free(c->body);
+	blob_unref(NULL, 0, c->body);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -106,15 +123,17 @@ static void cache_store(const struct tracker *t, uint64_t gen,
 	victim->query = strdup(query);
 	victim->root_version = root_version != NULL ? strdup(root_version)
 	                                            : NULL;
-	victim->body = malloc(len + 1);
+	victim->body = malloc(sizeof(*victim->body) + len + 1);
+	if (victim->body != NULL)
+		victim->body->refs = 1;
 	if (victim->query == NULL || victim->body == NULL ||
 	    (root_version != NULL && victim->root_version == NULL)) {
 		cache_slot_clear(victim);
 		return;
 	}
-	memcpy(victim->body, body, len);
-	victim->body[len] = '\0';
-	victim->len = len;
+	memcpy(victim->body->data, body, len);
+	victim->body->data[len] = '\0';
+	victim->body->len = len;
 	victim->tracker = t;
 	victim->generation = gen;
 	victim->used = ++cache_clock;
@@ -190,7 +209,7 @@ void api_apps_list(struct http_req *req)
 	struct stadiond *d = api_util_daemon(req);
 	struct list_filter f = {0};
 	const struct state_snapshot *snap;
-	const struct cache_slot *hit;
+	struct cache_slot *hit;
 	struct json_object *root;
 	const char *query, *label, *s;
 	unsigned embeds;
@@ -210,7 +229,9 @@ void api_apps_list(struct http_req *req)
 	cacheable = !(embeds & API_APPINFO_TASK_STATS);
 	if (cacheable && (hit = cache_find(d->tracker, gen, snap->root_version,
 	                                   query)) != NULL) {
-		http_reply_raw(req, 200, CT_JSON, hit->body, hit->len);
+		hit->body->refs++;
+		http_reply_ref(req, 200, CT_JSON, hit->body->data,
+		               hit->body->len, blob_unref, hit->body);
 		return;
 	}
 	f.cmd = http_req_query(req, "cmd");

@@ -241,20 +241,24 @@ static void add_standard_headers(struct http_req *req)
 	http_reply_header(req, "X-XSS-Protection", "1; mode=block");
 }
 
-void http_reply_raw(struct http_req *req, int status, const char *content_type,
-                    const void *body, size_t len)
+/* The one way out: with DONE, BODY is referenced, not copied, and DONE
+ * runs once libevent is done with it (or at once when it is not sent). */
+static void reply_body(struct http_req *req, int status,
+                       const char *content_type, const void *body,
+                       size_t len, http_body_done_fn *done, void *arg)
 {
 	struct evbuffer *out;
 	char length[32];
+	bool referenced = false;
 
 	if (req->replied) {
 		log_error("BUG: second reply to %s", req->path);
-		return;
+		goto out_done;
 	}
 	req->replied = true;
 	if (req->is_copy && !copy_can_send(req)) {
 		copy_free(req);
-		return;
+		goto out_done;
 	}
 	out = evbuffer_new();
 	add_standard_headers(req);
@@ -265,13 +269,36 @@ void http_reply_raw(struct http_req *req, int status, const char *content_type,
 		snprintf(length, sizeof(length), "%zu", len);
 		http_reply_header(req, "Content-Length", length);
 	} else if (out != NULL && len > 0) {
-		evbuffer_add(out, body, len);
+		if (done == NULL)
+			evbuffer_add(out, body, len);
+		else
+			referenced = evbuffer_add_reference(
+				out, body, len,
+				(evbuffer_ref_cleanup_cb)done, arg) == 0;
 	}
 	evhttp_send_reply(req->ev, status, status_reason(status), out);
 	if (out != NULL)
 		evbuffer_free(out);
 	if (req->is_copy)
 		copy_free(req);
+	if (referenced)
+		return;
+out_done:
+	if (done != NULL)
+		done(body, len, arg);
+}
+
+void http_reply_raw(struct http_req *req, int status, const char *content_type,
+                    const void *body, size_t len)
+{
+	reply_body(req, status, content_type, body, len, NULL, NULL);
+}
+
+void http_reply_ref(struct http_req *req, int status, const char *content_type,
+                    const void *body, size_t len, http_body_done_fn *done,
+                    void *arg)
+{
+	reply_body(req, status, content_type, body, len, done, arg);
 }
 
 void http_reply_json(struct http_req *req, int status, struct json_object *body)

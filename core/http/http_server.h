@@ -110,6 +110,15 @@ void http_reply_json(struct http_req *req, int status, struct json_object *body)
 /* Reply with LEN bytes of BODY as CONTENT_TYPE (copied). */
 void http_reply_raw(struct http_req *req, int status, const char *content_type,
                     const void *body, size_t len);
+/* Called when a referenced body is no longer needed. */
+typedef void http_body_done_fn(const void *body, size_t len, void *arg);
+/* Reply with LEN bytes of BODY as CONTENT_TYPE without copying them (a
+ * cached listing of megabytes, polled all day): BODY stays borrowed until
+ * DONE(BODY, LEN, ARG) runs, once the bytes are sent or dropped, possibly
+ * before this returns. */
+void http_reply_ref(struct http_req *req, int status, const char *content_type,
+                    const void *body, size_t len, http_body_done_fn *done,
+                    void *arg);
 /* Reply {"message": <formatted text>}. */
 void http_reply_message(struct http_req *req, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

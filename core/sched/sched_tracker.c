@@ -74,8 +74,15 @@ static int grow(void **arr, size_t *cap, size_t need, size_t size)
 
 static void kick(struct tracker *t)
 {
+	static const struct timeval now = {0, 0};
+
 	t->generation++;
-	event_active(t->round_ev, EV_TIMEOUT, 0);
+	/* A zero timer, not event_active(): the driver's reports and the
+	 * rounds would otherwise activate each other within one pass of the
+	 * loop, and it would not poll its sockets (answer the API) until a
+	 * thousand launches are done.  Timers run after the poll. */
+	if (!evtimer_pending(t->round_ev, NULL))
+		evtimer_add(t->round_ev, &now);
 }
 
 void tracker_poke(struct tracker *t)
@@ -611,54 +618,124 @@ static void launch_placed(struct tracker *t, struct tracker_app *ta,
 	}
 }
 
-/* Agent -> offer index, for the per-offer counts of existing instances. */
-static size_t offer_of(const struct driver_offer *offers, size_t n,
-                       const struct driver_agent *agent)
+/* One launch round: the offers, the matcher's pool over them, and how
+ * long the round may keep the loop. */
+struct round {
+	struct driver_offer *offers;
+	size_t n_offers;
+	struct sched_match_pool *pool;
+	const struct driver_agent *agents; /* the driver's array */
+	size_t n_agents;
+	size_t *offer_of_agent;            /* agent index -> offer index */
+	int64_t deadline_ms;
+	bool more;                         /* stopped at the deadline */
+};
+
+/* A round launches for at most this long, then lets the loop serve the
+ * API (the answer to the POST that started 1,000 launches among it) and
+ * goes on in the next iteration. */
+#define ROUND_BUDGET_MS 50
+/* The first chunk of placements of an app in a round; later chunks are
+ * sized to the rest of the budget at the pace measured, so simulated
+ * launches go in big chunks and real ones (a posix_spawn each) in small
+ * ones. */
+#define ROUND_FIRST_CHUNK 4
+
+static int round_open(struct tracker *t, struct round *r)
 {
-	for (size_t i = 0; i < n; i++)
-		if (offers[i].agent == agent)
-			return i;
-	return n;
+	if (driver_offers(t->cfg.driver, &r->offers, &r->n_offers) != 0 ||
+	    driver_agents(t->cfg.driver, &r->agents, &r->n_agents) != 0)
+		return -1;
+	if ((r->pool = sched_match_pool_new(r->offers, r->n_offers)) == NULL ||
+	    (r->offer_of_agent = calloc(r->n_agents + 1,
+	                                sizeof(*r->offer_of_agent))) == NULL)
+		return -1;
+	for (size_t a = 0; a < r->n_agents; a++)
+		r->offer_of_agent[a] = r->n_offers;
+	for (size_t i = 0; i < r->n_offers; i++) {
+		size_t a = (size_t)(r->offers[i].agent - r->agents);
+
+		if (a < r->n_agents)
+			r->offer_of_agent[a] = i;
+	}
+	return 0;
 }
 
-/* Match and launch the scheduled instances of definition APP of TA. */
+static void round_close(struct round *r)
+{
+	sched_match_pool_free(r->pool);
+	if (r->offers != NULL)
+		driver_offers_free(r->offers, r->n_offers);
+	free(r->offer_of_agent);
+}
+
+/* Match and launch up to COUNT scheduled instances of definition APP of
+ * TA, in chunks, until they are placed, nothing more fits or the round's
+ * time is up. */
 static void launch_app(struct tracker *t, struct tracker_app *ta,
                        const struct app *app, uint32_t count,
-                       struct sched_match_pool *pool,
-                       const struct driver_offer *offers, size_t n_offers,
-                       struct sched_queue_entry *entry)
+                       struct round *r, struct sched_queue_entry *entry)
 {
 	struct sched_match_demand demand = {0};
-	uint32_t *existing = calloc(n_offers + 1, sizeof(*existing));
-	size_t *idx = calloc(count, sizeof(*idx));
-	uint32_t *ports = NULL, placed = 0;
-	struct sched_match_request req;
+	uint32_t *existing = calloc(r->n_offers + 1, sizeof(*existing));
+	uint32_t chunk = ROUND_FIRST_CHUNK;
+	size_t *idx = NULL;
+	uint32_t *ports = NULL;
 
-	if (existing == NULL || idx == NULL ||
-	    sched_match_demand_from_app(app, &demand) != 0)
+	if (existing == NULL || sched_match_demand_from_app(app, &demand) != 0)
 		goto out_free;
-	if (demand.n_host_ports > 0 &&
-	    (ports = calloc((size_t)count * demand.n_host_ports,
-	                    sizeof(*ports))) == NULL)
+	if ((idx = calloc(count, sizeof(*idx))) == NULL ||
+	    (demand.n_host_ports > 0 &&
+	     (ports = calloc((size_t)count * demand.n_host_ports,
+	                     sizeof(*ports))) == NULL))
 		goto out_release;
-	for (size_t i = 0; i < ta->n_instances; i++)
-		if (ta->instances[i]->has_task)
-			existing[offer_of(offers, n_offers,
-			                  ta->instances[i]->agent)]++;
-	req = (struct sched_match_request){
-		.demand = &demand,
-		.count = count,
-		.existing = existing,
-		.stats = entry != NULL ? &entry->stats : NULL,
-		.now_ms = now_ms(),
-	};
-	if (sched_match_run(pool, &req, idx, ports, &placed) == 0 && placed > 0)
-		launch_placed(t, ta, app, offers, idx, ports,
+	while (count > 0) {
+		uint32_t n = count < chunk ? count : chunk, placed = 0;
+		struct sched_match_request req = {
+			.demand = &demand,
+			.count = n,
+			.existing = existing,
+			.stats = entry != NULL ? &entry->stats : NULL,
+			.now_ms = now_ms(),
+		};
+
+		memset(existing, 0, (r->n_offers + 1) * sizeof(*existing));
+		for (size_t i = 0; i < ta->n_instances; i++) {
+			const struct tracker_instance *inst = ta->instances[i];
+			size_t a;
+
+			if (!inst->has_task || inst->agent == NULL)
+				continue;
+			a = (size_t)(inst->agent - r->agents);
+			existing[a < r->n_agents ? r->offer_of_agent[a]
+			                         : r->n_offers]++;
+		}
+		int64_t started = now_ms(), took, left;
+
+		if (sched_match_run(r->pool, &req, idx, ports, &placed) != 0 ||
+		    placed == 0)
+			break;
+		launch_placed(t, ta, app, r->offers, idx, ports,
 		              demand.n_host_ports, placed);
-	free(ports);
+		if (placed < n)
+			break; /* the offers are used up */
+		count -= placed;
+		took = now_ms() - started;
+		if ((left = r->deadline_ms - now_ms()) <= 0) {
+			r->more = count > 0;
+			break;
+		}
+		/* The next chunk fits in what is left of the budget at this
+		 * chunk's pace. */
+		if (took > 0)
+			chunk = (uint32_t)((int64_t)placed * left / took) + 1;
+		else if (chunk < (1u << 20))
+			chunk *= 2;
+	}
 out_release:
 	sched_match_demand_release(&demand);
 out_free:
+	free(ports);
 	free(idx);
 	free(existing);
 }
@@ -687,14 +764,13 @@ static void arm_delay(struct tracker *t, int64_t wait_ms)
  * instances usually share one; after a restart some may still run an
  * older one). */
 static void launch_app_all(struct tracker *t, struct tracker_app *ta,
-                           struct sched_match_pool *pool,
-                           const struct driver_offer *offers, size_t n_offers)
+                           struct round *r)
 {
 	const struct app *done[8];
 	size_t n_done = 0;
 
 	for (size_t i = 0; i < ta->n_instances && ta->n_scheduled > 0 &&
-	                   n_done < sizeof(done) / sizeof(*done);
+	                   n_done < sizeof(done) / sizeof(*done) && !r->more;
 	     i++) {
 		struct tracker_instance *inst = ta->instances[i];
 		const struct app *app = inst->app;
@@ -717,27 +793,28 @@ static void launch_app_all(struct tracker *t, struct tracker_app *ta,
 			    strcmp(o->condition, "Scheduled") == 0)
 				count++;
 		}
-		launch_app(t, ta, app, count, pool, offers, n_offers,
+		launch_app(t, ta, app, count, r,
 		           sched_queue_find(t->queue, ta->app_id));
 	}
 }
 
-static void launch_round(struct tracker *t)
+/* Returns whether it stopped at its deadline with launches left. */
+static bool launch_round(struct tracker *t)
 {
-	struct driver_offer *offers = NULL;
-	struct sched_match_pool *pool = NULL;
-	size_t n_offers = 0, n_ids = sched_queue_size(t->queue);
+	struct round r = {.deadline_ms = now_ms() + ROUND_BUDGET_MS};
+	size_t n_ids = sched_queue_size(t->queue);
 	int64_t now = now_ms(), wait = -1;
+	bool opened = false;
 	char **ids;
 
 	if (n_ids == 0)
-		return;
+		return false;
 	/* Launches drop entries from the queue: walk a copy of its ids. */
 	if ((ids = calloc(n_ids, sizeof(*ids))) == NULL)
-		return;
+		return false;
 	for (size_t q = 0; q < n_ids; q++)
 		ids[q] = strdup(sched_queue_at(t->queue, q)->app_id);
-	for (size_t q = 0; q < n_ids; q++) {
+	for (size_t q = 0; q < n_ids && !r.more; q++) {
 		struct sched_queue_entry *e;
 		struct tracker_app *ta;
 		struct sched_backoff_key key;
@@ -758,21 +835,22 @@ static void launch_round(struct tracker *t)
 				wait = left;
 			continue;
 		}
-		if (pool == NULL &&
-		    (driver_offers(t->cfg.driver, &offers, &n_offers) != 0 ||
-		     (pool = sched_match_pool_new(offers, n_offers)) == NULL)) {
-			log_error("cannot get offers: %s", strerror(errno));
-			break;
+		if (!opened) {
+			opened = true;
+			if (round_open(t, &r) != 0) {
+				log_error("cannot get offers: %s",
+				          strerror(errno));
+				break;
+			}
 		}
-		launch_app_all(t, ta, pool, offers, n_offers);
+		launch_app_all(t, ta, &r);
 	}
 	arm_delay(t, wait);
-	sched_match_pool_free(pool);
-	if (offers != NULL)
-		driver_offers_free(offers, n_offers);
+	round_close(&r);
 	for (size_t q = 0; q < n_ids; q++)
 		free(ids[q]);
 	free(ids);
+	return r.more;
 }
 
 /* One callback runs all deferred work: listener calls first (they may
@@ -802,7 +880,8 @@ static void round_cb(evutil_socket_t fd, short what, void *arg)
 		t->recovered = NULL;
 		fn(t->recovered_arg);
 	}
-	launch_round(t);
+	if (launch_round(t))
+		kick(t); /* the rest, after the loop has served the API */
 	flush_writes(t);
 	if (t->generation - t->trimmed_at >= TRIM_CHANGES) {
 		t->trimmed_at = t->generation;
@@ -815,9 +894,6 @@ static void round_cb(evutil_socket_t fd, short what, void *arg)
 
 		evtimer_add(t->trim_ev, &one_s);
 	}
-	/* Listener calls raised by this round's launches run next time. */
-	if (t->n_notify > 0)
-		event_active(t->round_ev, EV_TIMEOUT, 0);
 }
 
 static void trim_cb(evutil_socket_t fd, short what, void *arg)
@@ -961,7 +1037,7 @@ struct tracker *tracker_new(const struct tracker_config *cfg)
 	t->tasks = strmap_new();
 	t->queue = sched_queue_new();
 	t->backoff = sched_backoff_new();
-	t->round_ev = event_new(cfg->base, -1, 0, round_cb, t);
+	t->round_ev = evtimer_new(cfg->base, round_cb, t);
 	t->delay_ev = evtimer_new(cfg->base, delay_cb, t);
 	t->trim_ev = evtimer_new(cfg->base, trim_cb, t);
 	if (t->apps == NULL || t->instances == NULL || t->tasks == NULL ||
