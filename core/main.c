@@ -177,10 +177,21 @@ static bool task_known(void *arg, const char *task_id)
 	return tracker_instance_by_task(arg, task_id) != NULL;
 }
 
+/* Once the tracker has rebuilt every instance and the adopted tasks have
+ * reported: first the processes a killed stadiond spawned but never
+ * recorded (or whose instance it had moved on from), which nobody will
+ * adopt, then the deployments. */
 static void resume_deployments(void *arg)
 {
 	struct stadiond *d = arg;
+	size_t killed = 0;
 
+	if (driver_local_sweep(d->driver, task_known, d->tracker, &killed) != 0)
+		log_warn("cannot look for unrecorded tasks in %s/sandboxes: %s",
+		         d->flags.data_dir, strerror(errno));
+	else if (killed > 0)
+		log_warn("killed %zu task(s) that no stored instance names",
+		         killed);
 	if (deploy_run_resume(d->runner) != 0)
 		log_error("out of memory while resuming deployments; restart "
 		          "stadiond");
@@ -202,7 +213,6 @@ static int open_scheduler(struct stadiond *d)
 		.port_min = (uint32_t)d->flags.local_port_min,
 		.port_max = (uint32_t)d->flags.local_port_max,
 	};
-	size_t killed = 0;
 
 	if ((d->tracker = tracker_new(&tc)) == NULL) {
 		log_error("out of memory");
@@ -220,14 +230,6 @@ static int open_scheduler(struct stadiond *d)
 		log_error("out of memory while recovering the state");
 		return -1;
 	}
-	/* Processes a killed stadiond spawned but never recorded (or whose
-	 * instance it had moved on from): nobody will adopt them. */
-	if (driver_local_sweep(d->driver, task_known, d->tracker, &killed) != 0)
-		log_warn("cannot look for unrecorded tasks in %s/sandboxes: %s",
-		         d->flags.data_dir, strerror(errno));
-	else if (killed > 0)
-		log_warn("killed %zu task(s) that no stored instance names",
-		         killed);
 	return 0;
 }
 

@@ -34,6 +34,8 @@ struct run_dep {
 	struct app **orig;
 	size_t n_orig;
 	bool has_orig;
+	uint32_t orig_reads;     /* reads of them still under way */
+	bool orig_failed;
 	size_t step;             /* 0-based */
 	struct run_action *acts;
 	size_t n_acts;
@@ -68,8 +70,17 @@ struct inflight {
 	void *arg;
 };
 
+/* A read of an original definition for a resumed deployment. */
+struct orig_read {
+	struct deploy_run *r;    /* NULL once the runner is gone */
+	char *dep_id;
+	size_t index;            /* into the deployment's orig */
+	struct orig_read *next;
+};
+
 struct deploy_run {
 	struct deploy_run_config cfg;
+	struct orig_read *reads; /* under way */
 	const struct stadion_upgrade_ops *upgrade;
 	void *upgrade_state;
 	struct run_dep *deps;    /* in start order */
@@ -373,8 +384,8 @@ static bool tick_restart(struct deploy_run *r, struct run_dep *dep,
 	};
 	struct stadion_upgrade_decision dec = {.size = sizeof(dec)};
 	struct stadion_err err = {0};
-	struct tracker_instance **old = NULL;
-	size_t n_old = 0;
+	struct tracker_instance **old = NULL, **drop = NULL;
+	size_t n_old = 0, n_drop = 0;
 	bool first = !act->begun;
 
 	if (first) {
@@ -387,8 +398,11 @@ static bool tick_restart(struct deploy_run *r, struct run_dep *dep,
 		sched_backoff_reset(tracker_backoff(r->cfg.tracker), &key);
 	}
 	if (ta != NULL && ta->n_instances > 0 &&
-	    (old = calloc(ta->n_instances, sizeof(*old))) == NULL)
+	    ((old = calloc(ta->n_instances, sizeof(*old))) == NULL ||
+	     (drop = calloc(ta->n_instances, sizeof(*drop))) == NULL)) {
+		free(old);
 		return false;
+	}
 	for (size_t i = 0; ta != NULL && i < ta->n_instances; i++) {
 		struct tracker_instance *inst = ta->instances[i];
 		bool healthy = inst->has_task &&
@@ -406,6 +420,15 @@ static bool tick_restart(struct deploy_run *r, struct run_dep *dep,
 		}
 		if (inst->goal != STATE_GOAL_RUNNING)
 			continue;
+		/* New instances still waiting for an offer when the step
+		 * (re)starts, after a restart of stadiond or a cancelled
+		 * deployment, are dropped: counted as current (C), they would
+		 * make the strategy kill as many running old ones for
+		 * instances that may never start.  It queues its own. */
+		if (first && !inst->has_task) {
+			drop[n_drop++] = inst;
+			continue;
+		}
 		view.new_started++;
 		if (!healthy)
 			continue;
@@ -416,6 +439,10 @@ static bool tick_restart(struct deploy_run *r, struct run_dep *dep,
 				view.new_ready++;
 		}
 	}
+	/* Expunging reorders TA's instances: only after the walk. */
+	for (size_t i = 0; i < n_drop; i++)
+		tracker_decommission(r->cfg.tracker, drop[i]);
+	free(drop);
 	view.old_decommissioned = act->decommissioned;
 	if (first && r->upgrade->begin != NULL) {
 		if (r->upgrade->begin(r->upgrade_state, &view, &act->ustep,
@@ -1062,10 +1089,13 @@ void deploy_run_cancel(struct deploy_run *r, const char *id, bool rollback,
 	if (!dep->has_orig) {
 		snprintf(msg, sizeof(msg),
 		         "Deployment %s was resumed after a restart of "
-		         "stadiond and its original definitions are not in "
-		         "memory; cancel it with ?force=true and PUT the "
-		         "versions to roll back to",
-		         id);
+		         "stadiond and the definitions it started from %s; "
+		         "cancel it with ?force=true and PUT the versions to "
+		         "roll back to",
+		         id,
+		         dep->orig_reads > 0 ? "are still being read (retry in "
+		                               "a moment)"
+		                             : "are not stored any more");
 		reply(done, arg, 409, NULL, NULL, NULL, msg);
 		return;
 	}
@@ -1209,6 +1239,8 @@ void deploy_run_free(struct deploy_run *r)
 	if (r == NULL)
 		return;
 	tracker_set_listener(r->cfg.tracker, NULL, NULL);
+	for (struct orig_read *o = r->reads; o != NULL; o = o->next)
+		o->r = NULL;
 	if (r->inflight != NULL) {
 		r->inflight->r = NULL;
 		reply(r->inflight->done, r->inflight->arg, 503, NULL, NULL,
@@ -1230,6 +1262,93 @@ void deploy_run_free(struct deploy_run *r)
 		pending_free(p);
 	}
 	free(r);
+}
+
+static void orig_read_done(void *arg, int rc, struct app *app,
+                           const char *errmsg)
+{
+	struct orig_read *o = arg;
+	struct deploy_run *r = o->r;
+	struct run_dep *dep;
+
+	if (r != NULL) {
+		for (struct orig_read **p = &r->reads; *p != NULL;
+		     p = &(*p)->next)
+			if (*p == o) {
+				*p = o->next;
+				break;
+			}
+	}
+	if (r == NULL || (dep = dep_find(r, o->dep_id)) == NULL) {
+		model_app_free(app);
+		goto out_free;
+	}
+	if (rc != 0) {
+		log_warn("deployment %s: cannot read the definition it "
+		         "started from: %s; it can be cancelled with force but "
+		         "not rolled back",
+		         o->dep_id, errmsg);
+		dep->orig_failed = true;
+	} else {
+		dep->orig[o->index] = app;
+	}
+	dep->has_orig = --dep->orig_reads == 0 && !dep->orig_failed;
+out_free:
+	free(o->dep_id);
+	free(o);
+}
+
+/* The definitions a resumed deployment started from, for a rollback:
+ * each affected app's version in its original root, read back unless it
+ * is the current one.  has_orig becomes true once all are there. */
+static void resume_originals(struct deploy_run *r, struct run_dep *dep,
+                             const char *from_root)
+{
+	size_t n = dep->plan->n_affected_apps;
+
+	if (from_root == NULL ||
+	    (dep->orig = calloc(n + 1, sizeof(*dep->orig))) == NULL)
+		return;
+	dep->n_orig = n;
+	for (size_t i = 0; i < n; i++) {
+		const char *id = dep->plan->affected_apps[i], *v;
+		const struct app *cur = state_app(r->cfg.state, id);
+		struct orig_read *o;
+		struct stadion_err err = {0};
+		int rc = state_root_app_version(r->cfg.state, from_root, id,
+		                                &v);
+
+		if (rc == STADION_ENOENT)
+			continue; /* the app is new with this deployment */
+		if (rc != 0) {
+			dep->orig_failed = true;
+			return;
+		}
+		if (cur != NULL && cur->version != NULL &&
+		    strcmp(cur->version, v) == 0) {
+			dep->orig[i] = model_app_ref(cur);
+			continue;
+		}
+		if ((o = calloc(1, sizeof(*o))) == NULL ||
+		    (o->dep_id = strdup(dep->plan->id)) == NULL) {
+			free(o);
+			dep->orig_failed = true;
+			return;
+		}
+		o->r = r;
+		o->index = i;
+		if (state_read_app(r->cfg.state, id, v, orig_read_done, o,
+		                   &err) != 0) {
+			free(o->dep_id);
+			free(o);
+			dep->orig_failed = true;
+			return;
+		}
+		o->next = r->reads;
+		r->reads = o;
+		dep->orig_reads++;
+	}
+	dep->has_orig = dep->orig_reads == 0;
 }
 
 int deploy_run_resume(struct deploy_run *r)
@@ -1280,6 +1399,7 @@ int deploy_run_resume(struct deploy_run *r)
 		}
 		log_info("deployment %s resumed at step %zu of %zu", sd->id,
 		         dep->step + 1, dep->plan->n_steps);
+		resume_originals(r, dep, sd->from_root);
 		dep_start(r, dep);
 	}
 	/* Apps no deployment holds get what they lack (or lose what they

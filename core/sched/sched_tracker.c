@@ -34,11 +34,17 @@ struct tracker {
 	uint64_t generation;
 	uint64_t trimmed_at;       /* the generation of the last malloc_trim */
 	struct event *trim_ev;
-	/* Recovery: adopted tasks still to report, and who waits for it. */
+	/* Recovery: versions being read back, adopted tasks still to
+	 * report, and who waits for it. */
+	struct recover_def **rdefs;
+	size_t n_rdefs, cap_rdefs, rdefs_pending;
+	bool recovering;
 	size_t n_adopting;
 	tracker_recovered_fn *recovered;
 	void *recovered_arg;
 };
+
+static void recover_defs_clear(struct tracker *t);
 
 static int64_t now_ms(void)
 {
@@ -874,7 +880,7 @@ static void round_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		free(ids);
 	}
-	if (t->recovered != NULL && t->n_adopting == 0) {
+	if (t->recovered != NULL && !t->recovering && t->n_adopting == 0) {
 		tracker_recovered_fn *fn = t->recovered;
 
 		t->recovered = NULL;
@@ -1064,6 +1070,7 @@ void tracker_free(struct tracker *t)
 		app_free(ta);
 	}
 	free(t->app_list);
+	recover_defs_clear(t);
 	for (size_t i = 0; i < t->n_notify; i++)
 		free(t->notify[i]);
 	free(t->notify);
@@ -1144,13 +1151,57 @@ static bool adopt(struct tracker *t, struct tracker_instance *inst,
 	return strmap_put(t->tasks, inst->task_id, inst) == 0;
 }
 
-int tracker_recover(struct tracker *t, tracker_recovered_fn *done, void *arg)
+/* An app version that recovering instances ran, read back from the
+ * state (the snapshot holds the current definitions only). */
+struct recover_def {
+	struct tracker *t;     /* NULL once the tracker is gone */
+	char *app_id, *version;
+	struct app *app;       /* NULL until read, or when it cannot be */
+	bool pending;
+};
+
+static void recover_def_free(struct recover_def *d)
+{
+	free(d->app_id);
+	free(d->version);
+	model_app_free(d->app);
+	free(d);
+}
+
+static void recover_defs_clear(struct tracker *t)
+{
+	for (size_t i = 0; i < t->n_rdefs; i++) {
+		if (t->rdefs[i]->pending)
+			t->rdefs[i]->t = NULL; /* it frees itself */
+		else
+			recover_def_free(t->rdefs[i]);
+	}
+	free(t->rdefs);
+	t->rdefs = NULL;
+	t->n_rdefs = 0;
+}
+
+/* The definition SI ran: the version it was launched with when it could
+ * be read back, else the app's current one. */
+static const struct app *recover_def_of(const struct tracker *t,
+                                        const struct state_instance *si,
+                                        const struct app *current)
+{
+	for (size_t i = 0; i < t->n_rdefs; i++) {
+		const struct recover_def *d = t->rdefs[i];
+
+		if (d->app != NULL && strcmp(d->app_id, si->app_id) == 0 &&
+		    strcmp(d->version, si->app_version) == 0)
+			return d->app;
+	}
+	return current;
+}
+
+/* Phase 2 of tracker_recover: the instances, with their definitions. */
+static int recover_instances(struct tracker *t)
 {
 	const struct state_snapshot *snap = state_snapshot(t->cfg.state);
 
-	for (size_t i = 0; i < snap->n_apps; i++)
-		if (tracker_set_app(t, snap->apps[i]) != 0)
-			return -ENOMEM;
 	for (size_t i = 0; i < snap->n_instances; i++) {
 		const struct state_instance *si = snap->instances[i];
 		const struct app *app = state_app(t->cfg.state, si->app_id);
@@ -1176,7 +1227,9 @@ int tracker_recover(struct tracker *t, tracker_recovered_fn *done, void *arg)
 			instance_free(inst);
 			return -ENOMEM;
 		}
-		inst->app = model_app_ref(app);
+		/* Its own definition: the resources the driver accounts for
+		 * an adopted task are those it was started with. */
+		inst->app = model_app_ref(recover_def_of(t, si, app));
 		inst->incarnation = si->incarnation;
 		inst->goal = si->goal;
 		inst->condition = "Scheduled";
@@ -1196,10 +1249,81 @@ int tracker_recover(struct tracker *t, tracker_recovered_fn *done, void *arg)
 		else if (instance_reschedule(t, inst) != 0)
 			return -ENOMEM;
 	}
-	t->recovered = done;
-	t->recovered_arg = arg;
+	recover_defs_clear(t);
+	t->recovering = false;
 	kick(t);
 	return 0;
+}
+
+static void recover_def_read(void *arg, int rc, struct app *app,
+                             const char *errmsg)
+{
+	struct recover_def *d = arg;
+	struct tracker *t = d->t;
+
+	d->pending = false;
+	if (t == NULL) {
+		model_app_free(app);
+		recover_def_free(d);
+		return;
+	}
+	if (rc != 0)
+		log_warn("cannot read version %s of %s (%s): its instances "
+		         "are accounted with the current definition",
+		         d->version, d->app_id, errmsg);
+	d->app = app;
+	if (--t->rdefs_pending == 0 && recover_instances(t) != 0)
+		log_error("out of memory while recovering instances; restart "
+		          "stadiond");
+}
+
+int tracker_recover(struct tracker *t, tracker_recovered_fn *done, void *arg)
+{
+	const struct state_snapshot *snap = state_snapshot(t->cfg.state);
+
+	t->recovered = done;
+	t->recovered_arg = arg;
+	t->recovering = true;
+	for (size_t i = 0; i < snap->n_apps; i++)
+		if (tracker_set_app(t, snap->apps[i]) != 0)
+			return -ENOMEM;
+	/* Phase 1: read the older versions instances still run. */
+	for (size_t i = 0; i < snap->n_instances; i++) {
+		const struct state_instance *si = snap->instances[i];
+		const struct app *app = state_app(t->cfg.state, si->app_id);
+		struct stadion_err err = {0};
+		struct recover_def *d;
+		bool have = false;
+
+		if (app == NULL || app->version == NULL ||
+		    strcmp(app->version, si->app_version) == 0)
+			continue;
+		for (size_t k = 0; k < t->n_rdefs && !have; k++)
+			have = strcmp(t->rdefs[k]->app_id, si->app_id) == 0 &&
+			       strcmp(t->rdefs[k]->version, si->app_version) ==
+			               0;
+		if (have)
+			continue;
+		if (grow((void **)&t->rdefs, &t->cap_rdefs, t->n_rdefs + 1,
+		         sizeof(*t->rdefs)) != 0 ||
+		    (d = calloc(1, sizeof(*d))) == NULL)
+			return -ENOMEM;
+		d->t = t;
+		d->app_id = strdup(si->app_id);
+		d->version = strdup(si->app_version);
+		t->rdefs[t->n_rdefs++] = d;
+		if (d->app_id == NULL || d->version == NULL)
+			return -ENOMEM;
+		if (state_read_app(t->cfg.state, d->app_id, d->version,
+		                   recover_def_read, d, &err) != 0) {
+			log_warn("cannot read version %s of %s (%s)",
+			         d->version, d->app_id, err.msg);
+			continue;
+		}
+		d->pending = true;
+		t->rdefs_pending++;
+	}
+	return t->rdefs_pending == 0 ? recover_instances(t) : 0;
 }
 
 /* ---- queries ---------------------------------------------------------- */

@@ -458,6 +458,21 @@ const struct state_instance *state_instance(const struct state *s,
 	              instance_id, key_inst);
 }
 
+int state_root_app_version(const struct state *s, const char *root_version,
+                           const char *id, const char **version_r)
+{
+	const struct state_root_doc *doc = lookup(
+		(void *const *)s->docs, s->n_docs, root_version, key_doc);
+	const struct state_root_entry *e;
+
+	if (doc == NULL)
+		return STADION_EINVAL;
+	if ((e = state_root_doc_find(doc, id)) == NULL)
+		return STADION_ENOENT;
+	*version_r = e->version;
+	return 0;
+}
+
 int state_app_versions(const struct state *s, const char *id,
                        const char *const **versions_r, size_t *n_r)
 {

@@ -220,6 +220,14 @@ int state_put_framework_id(struct state *s, const char *id,
  * STADION_ENOENT when the app has none. */
 int state_app_versions(const struct state *s, const char *id,
                        const char *const **versions_r, size_t *n_r);
+/* The version of app ID in root version ROOT_VERSION, from the root
+ * documents the repository holds: the current root's and those of the
+ * live deployments (their from and to roots), which is what a rollback
+ * of a deployment resumed after a restart needs.  *VERSION_R is borrowed
+ * like the snapshot.  0; STADION_ENOENT when that root has no app ID;
+ * STADION_EINVAL when the repository holds no document of that root. */
+int state_root_app_version(const struct state *s, const char *root_version,
+                           const char *id, const char **version_r);
 /* The stored root versions, oldest first; borrowed like the snapshot. */
 void state_root_versions(const struct state *s,
                          const char *const **versions_r, size_t *n_r);

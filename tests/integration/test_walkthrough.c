@@ -1249,9 +1249,87 @@ static void test_killed_mid_rollout(void)
 	CHECK_INT(n_deployments(&killed), 0);
 }
 
+static bool deployment_is_listed(void *arg)
+{
+	const struct deployed *dep = arg;
+
+	return deployment_listed(&killed, dep->id) == 1;
+}
+
+/* A deployment that cannot finish (the new version fits on no agent),
+ * resumed after a SIGKILL of stadiond, is rolled back by DELETE: the
+ * definitions it started from are read back from the stored root. */
+static void test_killed_rollback(void)
+{
+	struct deployed first, stuck, back, gone;
+	char path[128];
+	int tries;
+
+	/* The rollout test's app goes first: counts are per daemon. */
+	if (!deploy(&killed, "DELETE", "/v2/apps/roll", NULL, 200, &gone) ||
+	    !CHECK(wait_until(no_task_process, &killed, SETTLE_MS)))
+		return;
+	if (!deploy(&killed, "POST", "/v2/apps",
+	            "{\"id\": \"rb\", \"cmd\": \"sleep 3600\", "
+	            "\"cpus\": 0.1, \"mem\": 10, \"instances\": 2}",
+	            201, &first) ||
+	    !wait_settled(&killed, "rb", 2, first.version))
+		return;
+	if (!deploy(&killed, "PUT", "/v2/apps/rb", "{\"cpus\": 100000}", 200,
+	            &stuck) ||
+	    !CHECK(wait_until(deployment_is_listed, &stuck, SETTLE_MS)))
+		return;
+	CHECK_INT(daemon_kill(&killed, SIGKILL), 128 + SIGKILL);
+	if (!CHECK(daemon_restart(&killed, agent_args) == 0) ||
+	    !CHECK(wait_until(deployment_is_listed, &stuck, SETTLE_MS)))
+		return;
+	/* The old instances kept running all along. */
+	CHECK_INT(task_procs_count(&killed, first.version), 2);
+	snprintf(path, sizeof(path), "/v2/deployments/%s", stuck.id);
+	memset(&back, 0, sizeof(back));
+	/* 409 only while the definitions are still being read back. */
+	for (tries = 0; tries < 50; tries++) {
+		struct http_resp resp;
+		struct json_object *o;
+
+		if (!CHECK(daemon_call(&killed, "DELETE", path, NULL, NULL,
+		                       &resp) == 0))
+			return;
+		if (resp.status == 409) {
+			http_resp_free(&resp);
+			harness_sleep_ms(WAIT_POLL_MS);
+			continue;
+		}
+		CHECK_INT(resp.status, 200);
+		o = http_resp_json(&resp);
+		snprintf(back.id, sizeof(back.id), "%s",
+		         str0(json_str_at(o, "deploymentId")));
+		snprintf(back.version, sizeof(back.version), "%s",
+		         str0(json_str_at(o, "version")));
+		json_object_put(o);
+		http_resp_free(&resp);
+		break;
+	}
+	if (!CHECK(back.id[0] != '\0'))
+		return;
+	if (!wait_settled(&killed, "rb", 2, back.version))
+		return;
+	CHECK_INT(deployment_listed(&killed, stuck.id), 0);
+	{
+		struct json_object *app = get_app(&killed, "rb");
+		struct json_object *cpus = json_at(app, "cpus");
+
+		CHECK(cpus != NULL && json_object_get_double(cpus) == 0.1);
+		CHECK_INT(json_int_at(app, "tasksRunning", -1), 2);
+		json_object_put(app);
+	}
+}
+
 static CU_TestInfo killed_tests[] = {
 	{"SIGKILL mid-rollout, restart: completes, no orphan, no double",
 	 test_killed_mid_rollout},
+	{"SIGKILL during a stuck deployment, restart: rollback by DELETE",
+	 test_killed_rollback},
 	CU_TEST_INFO_NULL,
 };
 
