@@ -1,7 +1,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "driver/driver.h"
 
@@ -99,4 +101,40 @@ int driver_launch_record(struct driver *d, const char *task_id,
 		return -1;
 	}
 	return d->ops->launch_record(d, task_id, rec_r);
+}
+
+int driver_attr_format_scalar(double v, char *buf, size_t buflen)
+{
+	/* "%.3f" rounds the exact binary value half-even, as Java's
+	 * HALF_EVEN does since Java 8; what is left is trimming and
+	 * grouping. */
+	char raw[400], out[560];
+	char *dot, *end, *digits = raw;
+	size_t n = 0, int_len;
+
+	if (v != v)
+		return snprintf(buf, buflen, "NaN");
+	if (v > 1e300 || v < -1e300)
+		return snprintf(buf, buflen, "%s", v < 0 ? "-\u221e" : "\u221e");
+	snprintf(raw, sizeof(raw), "%.3f", v);
+	dot = strchr(raw, '.');
+	end = raw + strlen(raw);
+	while (end > dot + 1 && end[-1] == '0')
+		*--end = '\0';
+	if (end == dot + 1)
+		*dot = '\0';
+	if (*digits == '-')
+		out[n++] = *digits++;
+	int_len = dot != NULL && *dot != '\0' ? (size_t)(dot - digits)
+	                                      : strlen(digits);
+	for (size_t i = 0; i < int_len; i++) {
+		if (i > 0 && (int_len - i) % 3 == 0)
+			out[n++] = ',';
+		out[n++] = digits[i];
+	}
+	if (dot != NULL && *dot != '\0')
+		for (const char *f = dot; *f != '\0'; f++)
+			out[n++] = *f;
+	out[n] = '\0';
+	return snprintf(buf, buflen, "%s", out);
 }

@@ -46,11 +46,29 @@ struct driver_port_range {
 	uint32_t begin, end;
 };
 
-/* An agent attribute (Mesos text, scalar, range or set), as text. */
+/* The Mesos kinds of attribute value. */
+enum driver_attr_type {
+	DRIVER_ATTR_TEXT,
+	DRIVER_ATTR_SCALAR,
+	DRIVER_ATTR_RANGES,
+	DRIVER_ATTR_SET,
+};
+
+/* An agent attribute, its value as text formatted as Marathon formats it
+ * for constraints (Constraints.getValueString): scalars with
+ * driver_attr_format_scalar(), ranges "[1-5,8-9]" sorted by begin, sets
+ * "{a,b}" sorted. */
 struct driver_attribute {
 	char *name;
 	char *value;
+	enum driver_attr_type type;
 };
+
+/* V as Java's NumberFormat.getInstance() (en_US) formats it, which is what
+ * Marathon compares constraints with: at most three decimals rounded
+ * half-even, no trailing zeros, "," between thousands ("1,234.5").
+ * Truncated to BUFLEN like snprintf; returns the length it needed. */
+int driver_attr_format_scalar(double v, char *buf, size_t buflen);
 
 /* An agent; owned by the driver, alive as long as the driver. */
 struct driver_agent {

@@ -1529,6 +1529,141 @@ static double number_of(struct json_object *v, bool *ok)
 	return *ok ? json_object_get_double(v) : 0;
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int set_value(char **items, size_t n, struct driver_attribute *at)
+{
+	size_t len = 3;
+	char *out;
+
+	qsort(items, n, sizeof(*items), str_cmp);
+	for (size_t k = 0; k < n; k++)
+		len += strlen(items[k]) + 1;
+	if ((out = malloc(len)) == NULL)
+		return -1;
+	strcpy(out, "{");
+	for (size_t k = 0; k < n; k++) {
+		if (k > 0)
+			strcat(out, ",");
+		strcat(out, items[k]);
+	}
+	strcat(out, "}");
+	at->value = out;
+	at->type = DRIVER_ATTR_SET;
+	return 0;
+}
+
+/* Fill AT's value and type from V, a --local_agents attribute:
+ *   a number                  scalar, formatted as Marathon does;
+ *   "[1-5,8-9]"               ranges, sorted by begin;
+ *   "{b,a}" or ["b", "a"]     a set, sorted;
+ *   any other string          text.
+ * -1 with ERR (errno EINVAL) or errno ENOMEM. */
+static int attr_from_json(struct json_object *v, struct driver_attribute *at,
+                          char *err, size_t errlen)
+{
+	const char *s;
+	size_t len;
+	char buf[600];
+
+	errno = EINVAL;
+	if (json_object_is_type(v, json_type_int) ||
+	    json_object_is_type(v, json_type_double)) {
+		driver_attr_format_scalar(json_object_get_double(v), buf,
+		                          sizeof(buf));
+		at->type = DRIVER_ATTR_SCALAR;
+		at->value = strdup(buf);
+		errno = ENOMEM;
+		return at->value != NULL ? 0 : -1;
+	}
+	if (json_object_is_type(v, json_type_array)) {
+		size_t n = json_object_array_length(v);
+		char **items = calloc(n + 1, sizeof(*items));
+		int rc;
+
+		if (items == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+		for (size_t k = 0; k < n; k++) {
+			struct json_object *e = json_object_array_get_idx(v, k);
+
+			if (!json_object_is_type(e, json_type_string) ||
+			    strpbrk(json_object_get_string(e), ",{}") != NULL) {
+				free(items);
+				set_err(err, errlen, "must hold strings without "
+				        "\",\", \"{\" or \"}\" (a set)");
+				return -1;
+			}
+			items[k] = (char *)json_object_get_string(e);
+		}
+		rc = set_value(items, n, at);
+		free(items);
+		errno = ENOMEM;
+		return rc;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		set_err(err, errlen, "must be a string, a number or an array "
+		        "of strings");
+		return -1;
+	}
+	s = json_object_get_string(v);
+	len = strlen(s);
+	if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+		struct driver_port_range *r = NULL;
+		size_t n = 0, off = 1;
+		char sub[256];
+
+		snprintf(buf, sizeof(buf), "%.*s", (int)(len - 2), s + 1);
+		if (len - 2 >= sizeof(buf) ||
+		    driver_local_parse_ports(buf, &r, &n, sub,
+		                             sizeof(sub)) != 0) {
+			set_err(err, errlen, "\"%s\" is not ranges like "
+			        "\"[1-5,8-9]\"", s);
+			return -1;
+		}
+		buf[0] = '[';
+		for (size_t k = 0; k < n && off < sizeof(buf) - 24; k++)
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+			                        "%s%u-%u", k ? "," : "",
+			                        r[k].begin, r[k].end);
+		snprintf(buf + off, sizeof(buf) - off, "]");
+		free(r);
+		at->type = DRIVER_ATTR_RANGES;
+		at->value = strdup(buf);
+		errno = ENOMEM;
+		return at->value != NULL ? 0 : -1;
+	}
+	if (len >= 2 && s[0] == '{' && s[len - 1] == '}') {
+		char *copy = strndup(s + 1, len - 2), *save = NULL, *tok;
+		char **items = calloc(len, sizeof(*items));
+		size_t n = 0;
+		int rc;
+
+		if (copy == NULL || items == NULL) {
+			free(copy);
+			free(items);
+			errno = ENOMEM;
+			return -1;
+		}
+		for (tok = strtok_r(copy, ",", &save); tok != NULL;
+		     tok = strtok_r(NULL, ",", &save))
+			items[n++] = tok;
+		rc = set_value(items, n, at);
+		free(items);
+		free(copy);
+		errno = ENOMEM;
+		return rc;
+	}
+	at->type = DRIVER_ATTR_TEXT;
+	at->value = strdup(s);
+	errno = ENOMEM;
+	return at->value != NULL ? 0 : -1;
+}
+
 /* Fill A from the JSON object O, element I of PATH. */
 static int agent_from_json(const char *path, size_t i, struct json_object *o,
                            const struct driver_agent *def,
@@ -1625,21 +1760,19 @@ static int agent_from_json(const char *path, size_t i, struct json_object *o,
 		if (a->attributes == NULL)
 			goto oom;
 		json_object_object_foreach(v, aname, aval) {
-			if (!json_object_is_type(aval, json_type_string) &&
-			    !json_object_is_type(aval, json_type_int) &&
-			    !json_object_is_type(aval, json_type_double)) {
+			struct driver_attribute *at = &a->attributes[n];
+
+			if ((at->name = strdup(aname)) == NULL)
+				goto oom;
+			a->n_attributes = ++n;
+			if (attr_from_json(aval, at, sub, sizeof(sub)) != 0) {
+				if (errno == ENOMEM)
+					goto oom;
 				set_err(err, errlen, "%s: agent %zu: "
-				        "\"attributes\".\"%s\" must be a "
-				        "string or a number", path, i, aname);
+				        "\"attributes\".\"%s\" %s", path, i,
+				        aname, sub);
 				return -1;
 			}
-			a->attributes[n].name = strdup(aname);
-			a->attributes[n].value =
-				strdup(json_object_get_string(aval));
-			a->n_attributes = ++n;
-			if (a->attributes[n - 1].name == NULL ||
-			    a->attributes[n - 1].value == NULL)
-				goto oom;
 		}
 	}
 	if (a->hostname == NULL || asprintf(&a->id, "local-%zu", i) < 0) {

@@ -677,7 +677,8 @@ static void test_agents_file(void)
 		"[{\"hostname\": \"h1\", \"cpus\": 4, \"mem\": 8192, "
 		"\"disk\": 1000, \"ports\": \"33000-33100, 31000-32000\", "
 		"\"attributes\": {\"rack_id\": \"r1\", \"zone\": \"z\", "
-		"\"level\": 3}},"
+		"\"level\": 3, \"mem_gb\": 1234.5675, \"p\": \"[8-9,1-5]\", "
+		"\"s\": \"{b,a}\", \"t\": [\"z\", \"y\"], \"h\": 0.0625}},"
 		" {\"simulated\": true}]"));
 	if (drv == NULL)
 		return;
@@ -691,11 +692,27 @@ static void test_agents_file(void)
 		CHECK_INT(a[0].ports[0].begin, 31000);
 		CHECK_INT(a[0].ports[1].end, 33100);
 	}
-	if (CHECK_INT(a[0].n_attributes, 3)) {
-		CHECK_STR(a[0].attributes[0].name, "rack_id");
-		CHECK_STR(a[0].attributes[0].value, "r1");
-		CHECK_STR(a[0].attributes[2].name, "level");
-		CHECK_STR(a[0].attributes[2].value, "3");
+	/* Values as Marathon's constraints see them (getValueString). */
+	if (CHECK_INT(a[0].n_attributes, 8)) {
+		static const struct {
+			const char *name, *value;
+			enum driver_attr_type type;
+		} want[] = {
+			{"rack_id", "r1", DRIVER_ATTR_TEXT},
+			{"zone", "z", DRIVER_ATTR_TEXT},
+			{"level", "3", DRIVER_ATTR_SCALAR},
+			{"mem_gb", "1,234.568", DRIVER_ATTR_SCALAR},
+			{"p", "[1-5,8-9]", DRIVER_ATTR_RANGES},
+			{"s", "{a,b}", DRIVER_ATTR_SET},
+			{"t", "{y,z}", DRIVER_ATTR_SET},
+			{"h", "0.062", DRIVER_ATTR_SCALAR},
+		};
+
+		for (size_t i = 0; i < 8; i++) {
+			CHECK_STR(a[0].attributes[i].name, want[i].name);
+			CHECK_STR(a[0].attributes[i].value, want[i].value);
+			CHECK_INT(a[0].attributes[i].type, want[i].type);
+		}
 	}
 	CHECK(!a[0].simulated);
 	/* Defaults: this host. */
@@ -735,7 +752,14 @@ static void test_agents_file(void)
 		{"[{\"attributes\": []}]",
 		 "agent 0: \"attributes\" must be an object"},
 		{"[{\"attributes\": {\"rack\": [1]}}]", "agent 0: "
-		 "\"attributes\".\"rack\" must be a string or a number"},
+		 "\"attributes\".\"rack\" must hold strings without \",\", "
+		 "\"{\" or \"}\" (a set)"},
+		{"[{\"attributes\": {\"rack\": true}}]", "agent 0: "
+		 "\"attributes\".\"rack\" must be a string, a number or an "
+		 "array of strings"},
+		{"[{\"attributes\": {\"p\": \"[5-1]\"}}]", "agent 0: "
+		 "\"attributes\".\"p\" \"[5-1]\" is not ranges like "
+		 "\"[1-5,8-9]\""},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct driver *d2;
@@ -1205,6 +1229,25 @@ static const char *const denv[] = {"PORT0=31001", "HOST=test-host", NULL};
 	"--memory-swap=1g\n--entrypoint\n/bin/sh\nnginx:1.25\n-c\n"         \
 	"echo hi\n"
 
+/* Java's NumberFormat: three decimals half-even, grouped thousands. */
+static void test_format_scalar(void)
+{
+	static const struct {
+		double v;
+		const char *want;
+	} cases[] = {
+		{2.5, "2.5"}, {2.0, "2"}, {1024, "1,024"}, {100, "100"},
+		{-1234567.125, "-1,234,567.125"}, {0.0625, "0.062"},
+		{0.1875, "0.188"}, {1e6, "1,000,000"}, {0.3333333, "0.333"},
+	};
+	char buf[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		driver_attr_format_scalar(cases[i].v, buf, sizeof(buf));
+		CHECK_STR(buf, cases[i].want);
+	}
+}
+
 static void test_docker_argv(void)
 {
 	struct driver_task_spec spec = {
@@ -1283,6 +1326,7 @@ static CU_TestInfo tests[] = {
 	{"adopt with pid 0, no live record: LOST", test_adopt_no_launch_file},
 	{"sweep: unknown tasks killed, known and own spared", test_sweep},
 	{"sweep: a reused pid is not killed", test_sweep_reused_pid},
+	{"scalar attributes formatted as Marathon does", test_format_scalar},
 	{"docker argv through a stand-in docker", test_docker_argv},
 	{"no docker on PATH: FAILED", test_no_docker},
 	CU_TEST_INFO_NULL,
