@@ -202,11 +202,13 @@ static void resume_deployments(void *arg)
  * missing. */
 static int open_scheduler(struct stadiond *d)
 {
-	const struct tracker_config tc = {
+	struct tracker_config tc = {
 		.base = d->base,
 		.state = d->state,
 		.driver = d->driver,
 	};
+	const struct driver_agent *agents;
+	size_t n_agents = 0;
 	struct deploy_run_config rc = {
 		.state = d->state,
 		.plugins = d->plugins,
@@ -214,6 +216,15 @@ static int open_scheduler(struct stadiond *d)
 		.port_max = (uint32_t)d->flags.local_port_max,
 	};
 
+	/* Placement constraints: the constraint plugins over the agents. */
+	if (driver_agents(d->driver, &agents, &n_agents) != 0 ||
+	    (d->place = sched_place_new(d->plugins, agents, n_agents)) ==
+	            NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	tc.place = d->place;
+	rc.place = d->place;
 	if ((d->tracker = tracker_new(&tc)) == NULL) {
 		log_error("out of memory");
 		return -1;
@@ -294,6 +305,8 @@ static void stop(struct stadiond *d)
 	 * plugin. */
 	deploy_run_free(d->runner);
 	tracker_free(d->tracker);
+	/* Before the plugins: the compiled constraints are theirs. */
+	sched_place_free(d->place);
 	/* Tasks outlive stadiond: the driver lets go of them, kills none. */
 	if (d->driver != NULL)
 		driver_destroy(d->driver);

@@ -14,6 +14,7 @@
 #include "plugin/plugin_conf.h"
 #include "plugin/plugin_host.h"
 #include "plugin/plugin_loader.h"
+#include "sched/sched_place.h"
 #include "sched/sched_tracker.h"
 #include "state/state.h"
 
@@ -25,6 +26,8 @@ struct stadiond {
 	struct plugin_set *plugins;
 	struct state *state;             /* over the storage plugin */
 	struct driver *driver;           /* the local driver */
+	struct sched_place *place;       /* constraints over the driver's
+	                                  * agents and the operators */
 	struct tracker *tracker;         /* instances, launches */
 	struct deploy_run *runner;       /* deployments */
 	struct http_server *http;

@@ -273,6 +273,38 @@ static bool in_list(const char *id, char *const *ids, size_t n)
 	return false;
 }
 
+/* Reorder LIVE (in victim order) so that its first N_KILL keep APP's
+ * constraints satisfied, GROUP_BY groups even (sched_place_victims); on
+ * failure LIVE stays as it is, Marathon's order without the constraints. */
+static void pick_victims(struct deploy_run *r, const struct app *app,
+                         struct tracker_instance **live, size_t n_live,
+                         size_t n_kill)
+{
+	const struct driver_agent **agents;
+	struct tracker_instance **copy;
+	size_t *order;
+
+	if (r->cfg.place == NULL || app->n_constraints == 0)
+		return;
+	agents = calloc(n_live, sizeof(*agents));
+	copy = calloc(n_live, sizeof(*copy));
+	order = calloc(n_live, sizeof(*order));
+	if (agents == NULL || copy == NULL || order == NULL)
+		goto out_free;
+	for (size_t i = 0; i < n_live; i++) {
+		agents[i] = live[i]->has_task ? live[i]->agent : NULL;
+		copy[i] = live[i];
+	}
+	if (sched_place_victims(r->cfg.place, app, agents, n_live, n_kill,
+	                        order) == 0)
+		for (size_t i = 0; i < n_live; i++)
+			live[i] = copy[order[i]];
+out_free:
+	free(order);
+	free(copy);
+	free(agents);
+}
+
 /* Scale TA to N instances of APP.  The sentenced instances (a task kill
  * with scale=true) go first. */
 static void scale_to(struct deploy_run *r, const struct app *app,
@@ -300,6 +332,7 @@ static void scale_to(struct deploy_run *r, const struct app *app,
 	if (n_live > n) {
 		sort_selection = app->kill_selection;
 		qsort(live, n_live, sizeof(*live), victim_cmp);
+		pick_victims(r, app, live, n_live, n_live - n);
 		for (size_t i = 0; i < n_live - n; i++)
 			tracker_decommission(r->cfg.tracker, live[i]);
 	} else if (n_live < n &&
@@ -826,6 +859,34 @@ static void process(struct deploy_run *r, struct pending *p)
 	f = calloc(1, sizeof(*f));
 	if (target == NULL || puts == NULL || del_ids == NULL || f == NULL)
 		goto fail_nomem;
+
+	/* Constraints: what the model cannot check (the operators). */
+	if (r->cfg.place != NULL) {
+		struct model_errors errs;
+		int vrc = 0;
+
+		model_errors_init(&errs);
+		for (size_t i = 0; i < p->n_put_apps && vrc != -2; i++) {
+			int one = sched_place_validate(r->cfg.place,
+			                               p->put_apps[i], NULL,
+			                               &errs);
+
+			vrc = one != 0 ? one : vrc;
+		}
+		if (vrc != 0) {
+			struct json_object *body = vrc == -1
+			        ? model_errors_to_json(&errs) : NULL;
+
+			model_errors_clear(&errs);
+			if (body == NULL)
+				goto fail_nomem;
+			reply(p->done, p->arg, 422, NULL, NULL, body,
+			      "Object is not valid");
+			json_object_put(body);
+			goto out_free;
+		}
+		model_errors_clear(&errs);
+	}
 
 	/* Stamp the new definitions; an unchanged one is no put. */
 	for (size_t i = 0; i < p->n_put_apps; i++) {

@@ -38,6 +38,7 @@
 #include "deploy/deploy_plan.h"
 #include "model/model_app.h"
 #include "model/model_errors.h"
+#include "sched/sched_place.h"
 #include "sched/sched_tracker.h"
 #include "state/state.h"
 
@@ -49,6 +50,9 @@ struct deploy_run_config {
 	struct tracker *tracker;    /* borrowed */
 	struct plugin_set *plugins; /* borrowed: the upgrade plugins */
 	uint32_t port_min, port_max; /* --local_port_min/max */
+	struct sched_place *place;  /* borrowed: validates constraints and
+	                             * picks scale-down victims; NULL for
+	                             * neither */
 };
 
 /* NULL when out of memory. */
@@ -83,7 +87,7 @@ struct deploy_change {
  *             NULL when the change needed no deployment);
  *   409       BODY is the locked body (deploy_plan_conflict_body), or
  *             MESSAGE says the app exists (create_only);
- *   422       BODY is the validation body (cycles, ports);
+ *   422       BODY is the validation body (cycles, ports, constraints);
  *   500/503   MESSAGE says why (storage failure, ...). */
 struct deploy_result {
 	int status;

@@ -687,6 +687,8 @@ static void launch_app(struct tracker *t, struct tracker_app *ta,
 	uint32_t chunk = ROUND_FIRST_CHUNK;
 	size_t *idx = NULL;
 	uint32_t *ports = NULL;
+	struct sched_match_hook hook;
+	struct sched_place_run *prun;
 
 	if (existing == NULL || sched_match_demand_from_app(app, &demand) != 0)
 		goto out_free;
@@ -718,9 +720,19 @@ static void launch_app(struct tracker *t, struct tracker_app *ta,
 		}
 		int64_t started = now_ms(), took, left;
 
-		if (sched_match_run(r->pool, &req, idx, ports, &placed) != 0 ||
-		    placed == 0)
+		/* Placement constraints (sched_place): the operators'
+		 * hook, over the counts of this chunk. */
+		if (sched_place_run_new(t->cfg.place, app, r->offers,
+		                        r->n_offers, existing, n, &prun,
+		                        &hook) != 0)
 			break;
+		req.hook = prun != NULL ? &hook : NULL;
+		if (sched_match_run(r->pool, &req, idx, ports, &placed) != 0 ||
+		    placed == 0) {
+			sched_place_run_free(prun);
+			break;
+		}
+		sched_place_run_free(prun);
 		launch_placed(t, ta, app, r->offers, idx, ports,
 		              demand.n_host_ports, placed);
 		if (placed < n)

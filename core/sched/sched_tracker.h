@@ -51,6 +51,7 @@
 #include "driver/driver.h"
 #include "model/model_app.h"
 #include "sched/sched_backoff.h"
+#include "sched/sched_place.h"
 #include "sched/sched_queue.h"
 #include "state/state.h"
 
@@ -125,6 +126,8 @@ struct tracker_config {
 	const char *env_prefix;    /* --env_vars_prefix, NULL for none */
 	tracker_listen_fn *listen; /* may be NULL */
 	void *listen_arg;
+	struct sched_place *place; /* borrowed: the apps' constraints; NULL
+	                            * places without them */
 };
 
 /* A tracker; NULL when out of memory.  It adopts nothing yet: call
