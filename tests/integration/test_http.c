@@ -274,7 +274,12 @@ static void test_info(void)
 static void test_plugins_bundled(void)
 {
 	static const char *const keys[] = {"plugins", "refused", NULL};
-	static const char *const ids[] = {"storage.lmdb", "upgrade.rolling"};
+	static const char *const ids[] = {
+		"constraint.CLUSTER", "constraint.GROUP_BY", "constraint.IS",
+		"constraint.LIKE", "constraint.MAX_PER", "constraint.UNIQUE",
+		"constraint.UNLIKE", "storage.lmdb", "upgrade.rolling",
+	};
+	const size_t n_ids = sizeof(ids) / sizeof(ids[0]);
 	struct json_object *body = get_json(&plain, "/v2/plugins"), *list;
 
 	if (body == NULL)
@@ -282,8 +287,8 @@ static void test_plugins_bundled(void)
 	check_exact_keys(body, keys, "/v2/plugins");
 	list = tjson_get(body, "plugins");
 	if (CHECK(member_is(body, "plugins", json_type_array)) &&
-	    CHECK_INT(json_object_array_length(list), 2))
-		for (size_t i = 0; i < 2; i++)
+	    CHECK_INT(json_object_array_length(list), n_ids))
+		for (size_t i = 0; i < n_ids; i++)
 			CHECK_STR(tjson_str(json_object_array_get_idx(list, i),
 			                     "id"),
 			          ids[i]);
