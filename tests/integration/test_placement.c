@@ -11,7 +11,9 @@
  * and deletes it.  The matcher fills the least-loaded agent first, in
  * agent order, so placements below are the ones Marathon 1.10's rules give
  * for offers arriving in that order.  Every validation message of
- * reference 5 is asserted with its path.
+ * reference 5 is asserted with its path.  A second daemon has two agents
+ * that run real processes on this machine: a task constrained to one of
+ * them is placed there and sees its hostname in HOST.
  */
 #include "config.h"
 
@@ -491,6 +493,108 @@ static int suite_cleanup(void)
 	return rc;
 }
 
+/* ---- real tasks on agents of one host ----------------------------------- */
+
+static struct daemon real;
+static char real_agents_path[PATH_MAX];
+
+/* Two agents that run real processes on this machine: each task is placed
+ * and accounted on its agent and sees that agent's hostname in HOST. */
+static int real_init(void)
+{
+	static const char agents[] =
+		"[{\"hostname\":\"ra-host\",\"cpus\":2,\"mem\":1024,"
+		"\"attributes\":{\"rack_id\":\"ra\"}},"
+		"{\"hostname\":\"rb-host\",\"cpus\":2,\"mem\":1024,"
+		"\"attributes\":{\"rack_id\":\"rb\"}}]";
+	const char *args[] = {"--local_agents", real_agents_path, NULL};
+	FILE *f;
+	int fd;
+
+	snprintf(real_agents_path, sizeof(real_agents_path),
+	         "/tmp/test_placement-real-XXXXXX");
+	if ((fd = mkstemp(real_agents_path)) < 0 ||
+	    (f = fdopen(fd, "w")) == NULL)
+		return -1;
+	fputs(agents, f);
+	if (fclose(f) != 0)
+		return -1;
+	return daemon_start(&real, args) == 0 ? 0 : -1;
+}
+
+static int real_cleanup(void)
+{
+	int rc = real.pid == 0 || daemon_stop(&real) == 0 ? 0 : -1;
+
+	unlink(real_agents_path);
+	return rc;
+}
+
+static void test_real_host_env(void)
+{
+	const char *body =
+		"{\"id\":\"/onrb\",\"cmd\":\"echo HOST=$HOST; exec sleep "
+		"1000\",\"cpus\":0.1,\"mem\":16,\"instances\":1,"
+		"\"constraints\":[[\"rack_id\",\"CLUSTER\",\"rb\"]]}";
+	struct http_resp resp;
+	struct json_object *o = NULL, *t;
+	char path[PATH_MAX + 64], line[256] = "";
+	const char *id = NULL, *host = NULL;
+
+	if (!CHECK(daemon_call(&real, "POST", "/v2/apps", NULL, body,
+	                       &resp) == 0) ||
+	    !CHECK_INT(resp.status, 201)) {
+		http_resp_free(&resp);
+		return;
+	}
+	http_resp_free(&resp);
+	for (int i = 0; i < POLL_TRIES && id == NULL; i++) {
+		json_object_put(o);
+		o = NULL;
+		if (daemon_call(&real, "GET", "/v2/apps/onrb/tasks", NULL, NULL,
+		                &resp) == 0)
+			o = http_resp_json(&resp);
+		http_resp_free(&resp);
+		t = tjson_at(tjson_get(o, "tasks"), 0);
+		if (tjson_str(t, "state") != NULL &&
+		    strcmp(tjson_str(t, "state"), "TASK_RUNNING") == 0) {
+			id = tjson_str(t, "id");
+			host = tjson_str(t, "host");
+		} else {
+			usleep(POLL_MS * 1000);
+		}
+	}
+	if (!CHECK(id != NULL))
+		goto out_put;
+	CHECK_STR(host, "rb-host");
+	snprintf(path, sizeof(path), "%s/sandboxes/%s/stdout", real.data_dir,
+	         id);
+	for (int i = 0; i < POLL_TRIES && line[0] == '\0'; i++) {
+		FILE *f = fopen(path, "r");
+
+		if (f != NULL) {
+			if (fgets(line, sizeof(line), f) == NULL)
+				line[0] = '\0';
+			fclose(f);
+		}
+		if (line[0] == '\0')
+			usleep(POLL_MS * 1000);
+	}
+	CHECK_STR(line, "HOST=rb-host\n");
+out_put:
+	json_object_put(o);
+	if (daemon_call(&real, "DELETE", "/v2/apps/onrb", NULL, NULL,
+	                &resp) == 0)
+		CHECK_INT(resp.status, 200);
+	http_resp_free(&resp);
+}
+
+static CU_TestInfo real_tests[] = {
+	{"a real task runs on its agent, HOST says which",
+	 test_real_host_env},
+	CU_TEST_INFO_NULL,
+};
+
 static CU_TestInfo tests[] = {
 	{"UNIQUE hostname: 5 run, 1 waits", test_unique_hostname},
 	{"GROUP_BY rack_id: 3 and 3", test_group_by_rack},
@@ -508,6 +612,8 @@ static CU_TestInfo tests[] = {
 static CU_SuiteInfo suites[] = {
 	{"placement on five agents", suite_init, suite_cleanup, NULL, NULL,
 	 tests},
+	{"agents of one host", real_init, real_cleanup, NULL, NULL,
+	 real_tests},
 	CU_SUITE_INFO_NULL,
 };
 
