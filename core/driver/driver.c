@@ -115,7 +115,8 @@ int driver_attr_format_scalar(double v, char *buf, size_t buflen)
 	if (v != v)
 		return snprintf(buf, buflen, "NaN");
 	if (v > 1e300 || v < -1e300)
-		return snprintf(buf, buflen, "%s", v < 0 ? "-\u221e" : "\u221e");
+		return snprintf(buf, buflen, "%s",
+		                v < 0 ? "-\u221e" : "\u221e");
 	snprintf(raw, sizeof(raw), "%.3f", v);
 	dot = strchr(raw, '.');
 	end = raw + strlen(raw);

@@ -1594,8 +1594,8 @@ static int attr_from_json(struct json_object *v, struct driver_attribute *at,
 			if (!json_object_is_type(e, json_type_string) ||
 			    strpbrk(json_object_get_string(e), ",{}") != NULL) {
 				free(items);
-				set_err(err, errlen, "must hold strings without "
-				        "\",\", \"{\" or \"}\" (a set)");
+				set_err(err, errlen, "must hold strings "
+				        "without \",\", \"{\" or \"}\" (a set)");
 				return -1;
 			}
 			items[k] = (char *)json_object_get_string(e);

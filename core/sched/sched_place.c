@@ -146,7 +146,8 @@ static struct field_tab *ftab_build(const struct sched_place *pl,
 	    ft->values == NULL || ft->by_value == NULL)
 		goto err_ft;
 	for (size_t i = 0; i < n; i++) {
-		const char *v = agent_value(&pl->agents[i], field, &ft->type[i]);
+		const char *v = agent_value(&pl->agents[i], field,
+		                            &ft->type[i]);
 		uintptr_t id;
 
 		if (v == NULL) {
@@ -308,8 +309,73 @@ static void con_error(const struct app *app, size_t i, const char *prefix,
 		         app->id, i, msg);
 }
 
-/* Compile APP's constraints into *CS_R.  0, -1 (reported, see
- * con_error), -2 out of memory. */
+/* The constraint plugin of operator OP, upper-cased as Marathon does;
+ * NULL when none is loaded (or OP is longer than any plugin name). */
+static const struct plugin *operator_find(const struct sched_place *pl,
+                                          const char *op)
+{
+	char upper[STADION_PLUGIN_NAME_MAX + 1];
+	size_t k;
+
+	for (k = 0; op[k] != '\0' && k < sizeof(upper) - 1; k++)
+		upper[k] = (char)toupper((unsigned char)op[k]);
+	upper[k] = '\0';
+	if (op[k] != '\0')
+		return NULL;
+	return plugin_set_find(pl->plugins, STADION_PLUGIN_KIND_CONSTRAINT,
+	                       upper);
+}
+
+/* Compile constraint I of APP into C.  0, -1 (reported, see con_error),
+ * -2 out of memory. */
+static int con_compile(struct sched_place *pl, const struct app *app,
+                       size_t i, const char *prefix,
+                       struct model_errors *errs, struct ccon *c)
+{
+	const struct app_constraint *ac = &app->constraints[i];
+	struct stadion_err err = {0};
+	char list[512], msg[768];
+
+	if (ac->field[0] == '\0') {
+		con_error(app, i, prefix, errs, SCHED_PLACE_MSG_NO_FIELD);
+		return -1;
+	}
+	if ((c->plugin = operator_find(pl, ac->op)) == NULL) {
+		operator_list(pl->plugins, list, sizeof(list));
+		if (list[0] != '\0')
+			snprintf(msg, sizeof(msg),
+			         "operator must be one of the following %s; no "
+			         "constraint plugin \"%s\" is loaded",
+			         list, ac->op);
+		else
+			snprintf(msg, sizeof(msg),
+			         "no constraint plugin \"%s\" is loaded, nor "
+			         "any other; install stadion's bundled plugins",
+			         ac->op);
+		con_error(app, i, prefix, errs, msg);
+		return -1;
+	}
+	c->ops = c->plugin->ops;
+	c->victim_weight = STADION_HAS_MEMBER(struct stadion_constraint_ops,
+	                                      c->plugin->ops_size,
+	                                      victim_weight) &&
+	                   c->ops->victim_weight != NULL;
+	if ((c->ft = ftab_get(pl, ac->field)) == NULL)
+		return -2;
+	if (c->ops->compile(c->plugin->state, ac->field, ac->value, &c->arg,
+	                    &err) != 0) {
+		if (err.code == STADION_ENOMEM)
+			return -2;
+		con_error(app, i, prefix, errs,
+		          err.msg[0] != '\0' ? err.msg
+		                             : "the operand is refused");
+		return -1;
+	}
+	return 0;
+}
+
+/* Compile APP's constraints into *CS_R, reporting every refused one.  0,
+ * -1 (reported, see con_error), -2 out of memory. */
 static int cset_compile(struct sched_place *pl, const struct app *app,
                         const char *prefix, struct model_errors *errs,
                         struct cset **cs_r)
@@ -321,60 +387,16 @@ static int cset_compile(struct sched_place *pl, const struct app *app,
 	    (cs->c = calloc(app->n_constraints + 1, sizeof(*cs->c))) == NULL)
 		goto err_nomem;
 	for (size_t i = 0; i < app->n_constraints; i++) {
-		const struct app_constraint *ac = &app->constraints[i];
-		struct ccon *c = &cs->c[cs->n];
-		struct stadion_err err = {0};
-		char op[STADION_PLUGIN_NAME_MAX + 1], list[512], msg[768];
-		size_t k;
+		/* A refused one leaves its slot to the next: only compiled
+		 * constraints (cs->n of them) are freed. */
+		int one = con_compile(pl, app, i, prefix, errs, &cs->c[cs->n]);
 
-		if (ac->field[0] == '\0') {
-			con_error(app, i, prefix, errs,
-			          SCHED_PLACE_MSG_NO_FIELD);
-			rc = -1;
-			continue;
-		}
-		for (k = 0; ac->op[k] != '\0' && k < sizeof(op) - 1; k++)
-			op[k] = (char)toupper((unsigned char)ac->op[k]);
-		op[k] = '\0';
-		c->plugin = ac->op[k] == '\0'
-		                    ? plugin_set_find(pl->plugins,
-		                                      STADION_PLUGIN_KIND_CONSTRAINT,
-		                                      op)
-		                    : NULL;
-		if (c->plugin == NULL) {
-			operator_list(pl->plugins, list, sizeof(list));
-			if (list[0] != '\0')
-				snprintf(msg, sizeof(msg),
-				         "operator must be one of the following "
-				         "%s; no constraint plugin \"%s\" is "
-				         "loaded", list, ac->op);
-			else
-				snprintf(msg, sizeof(msg),
-				         "no constraint plugin \"%s\" is loaded, "
-				         "nor any other; install stadion's "
-				         "bundled plugins", ac->op);
-			con_error(app, i, prefix, errs, msg);
-			rc = -1;
-			continue;
-		}
-		c->ops = c->plugin->ops;
-		c->victim_weight =
-			STADION_HAS_MEMBER(struct stadion_constraint_ops,
-			                   c->plugin->ops_size, victim_weight) &&
-			c->ops->victim_weight != NULL;
-		if ((c->ft = ftab_get(pl, ac->field)) == NULL)
+		if (one == -2)
 			goto err_nomem;
-		if (c->ops->compile(c->plugin->state, ac->field, ac->value,
-		                    &c->arg, &err) != 0) {
-			if (err.code == STADION_ENOMEM)
-				goto err_nomem;
-			con_error(app, i, prefix, errs,
-			          err.msg[0] != '\0' ? err.msg
-			                             : "the operand is refused");
+		if (one == 0)
+			cs->n++;
+		else
 			rc = -1;
-			continue;
-		}
-		cs->n++;
 	}
 	if (rc != 0) {
 		cset_free(cs);

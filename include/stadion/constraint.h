@@ -1,5 +1,6 @@
 /*
- * stadion plugin ABI: constraint operators (kind STADION_PLUGIN_KIND_CONSTRAINT).
+ * stadion plugin ABI: constraint operators
+ * (kind STADION_PLUGIN_KIND_CONSTRAINT).
  *
  * An operator is named as users write it in an app's constraints
  * (["rack_id", "GROUP_BY", "3"] uses the plugin named "GROUP_BY"; stadiond

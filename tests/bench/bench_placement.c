@@ -118,13 +118,13 @@ static int bench_decisions(double seconds, double *rate_r, double *floor_r)
 	}
 	make_agents();
 	in = json_tokener_parse(
-		"{\"id\":\"/bench\",\"cmd\":\"sleep 1\",\"cpus\":0.001,\"mem\":1,"
-		"\"instances\":1,\"constraints\":[[\"rack_id\",\"GROUP_BY\"],"
-		"[\"hostname\",\"MAX_PER\",\"20\"]]}");
+		"{\"id\":\"/bench\",\"cmd\":\"sleep 1\",\"cpus\":0.001,"
+		"\"mem\":1,\"instances\":1,\"constraints\":"
+		"[[\"rack_id\",\"GROUP_BY\"],[\"hostname\",\"MAX_PER\",\"20\"]]}");
 	in2 = json_tokener_parse(
-		"{\"id\":\"/bench2\",\"cmd\":\"sleep 1\",\"cpus\":0.001,\"mem\":1,"
-		"\"instances\":1,\"constraints\":[[\"hostname\",\"UNIQUE\"],"
-		"[\"rack_id\",\"GROUP_BY\"]]}");
+		"{\"id\":\"/bench2\",\"cmd\":\"sleep 1\",\"cpus\":0.001,"
+		"\"mem\":1,\"instances\":1,\"constraints\":"
+		"[[\"hostname\",\"UNIQUE\"],[\"rack_id\",\"GROUP_BY\"]]}");
 	pl = sched_place_new(set, agents, N_AGENTS);
 	if (in == NULL || in2 == NULL || pl == NULL ||
 	    model_app_parse(in, "/", NULL, &apps[0], &errs) != 0 ||

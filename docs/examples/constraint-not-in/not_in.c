@@ -53,10 +53,10 @@ static int not_in_compile(void *state, const char *field, const char *operand,
 		if (*p == '\0') {
 			free(ni->items);
 			free(ni);
-			return stadion_err_set(err, STADION_EINVAL,
-			                       "NOT_IN: \"%s\" has an empty "
-			                       "item; write values separated by "
-			                       "single commas", operand);
+			return stadion_err_set(
+				err, STADION_EINVAL,
+				"NOT_IN: \"%s\" has an empty item; write "
+				"values separated by single commas", operand);
 		}
 		ni->items[ni->n++] = p;
 		if (comma == NULL)

@@ -43,8 +43,9 @@ static void group_by_free_arg(void *state, void *arg)
 	free(arg);
 }
 
-static enum stadion_match group_by_match(void *state, const void *arg,
-                                         const struct stadion_constraint_view *v)
+static enum stadion_match
+group_by_match(void *state, const void *arg,
+               const struct stadion_constraint_view *v)
 {
 	const int64_t *minimum = arg;
 
