@@ -120,7 +120,8 @@ static int bench_decisions(double seconds, double *rate_r, double *floor_r)
 	in = json_tokener_parse(
 		"{\"id\":\"/bench\",\"cmd\":\"sleep 1\",\"cpus\":0.001,"
 		"\"mem\":1,\"instances\":1,\"constraints\":"
-		"[[\"rack_id\",\"GROUP_BY\"],[\"hostname\",\"MAX_PER\",\"20\"]]}");
+		"[[\"rack_id\",\"GROUP_BY\"],"
+		"[\"hostname\",\"MAX_PER\",\"20\"]]}");
 	in2 = json_tokener_parse(
 		"{\"id\":\"/bench2\",\"cmd\":\"sleep 1\",\"cpus\":0.001,"
 		"\"mem\":1,\"instances\":1,\"constraints\":"
