@@ -282,6 +282,32 @@ static void verbatim(struct parse *p, struct json_object *in,
 	}
 }
 
+/* A copy of constraint C (an array of strings) with its operator
+ * upper-cased: Marathon reads operators case-insensitively and stores them
+ * as its enum's names, so "unique" comes back as "UNIQUE". */
+static struct json_object *constraint_upper(struct parse *p,
+                                            struct json_object *c)
+{
+	struct json_object *out = copy(p, c), *op;
+	char *upper;
+
+	if (out == NULL)
+		return NULL;
+	op = json_object_array_get_idx(out, 1);
+	if ((upper = strdup(json_object_get_string(op))) == NULL) {
+		p->oom = true;
+		return out;
+	}
+	for (char *u = upper; *u != '\0'; u++)
+		if (*u >= 'a' && *u <= 'z')
+			*u = (char)(*u - 'a' + 'A');
+	if (json_object_array_put_idx(out, 1,
+	                              json_object_new_string(upper)) != 0)
+		p->oom = true;
+	free(upper);
+	return out;
+}
+
 static void constraints(struct parse *p, struct json_object *in,
                         struct json_object *out)
 {
@@ -316,7 +342,8 @@ static void constraints(struct parse *p, struct json_object *in,
 				ERR(p, path,
 				    "Each constraint must have either 2 or 3 "
 				    "fields");
-			append(p, list, copy(p, c));
+			append(p, list, ok && n >= 2 ? constraint_upper(p, c)
+			                             : copy(p, c));
 		}
 	}
 	put(p, out, "constraints", list);

@@ -451,9 +451,15 @@ static void test_validation_messages(void)
 	o = call_json("GET", "/v2/apps/invalid", NULL, &status);
 	CHECK_INT(status, 404);
 	json_object_put(o);
-	/* Operators are upper-cased, as Marathon does. */
-	if (post_app("/lower", 1, "[[\"hostname\",\"unique\"]]"))
+	/* Operators are upper-cased, as Marathon does, and stored so. */
+	if (post_app("/lower", 1, "[[\"hostname\",\"unique\"]]")) {
+		o = call_json("GET", "/v2/apps/lower", NULL, &status);
+		CHECK_STR(json_object_get_string(tjson_at(tjson_at(tjson_get(
+		                  tjson_get(o, "app"), "constraints"), 0), 1)),
+		          "UNIQUE");
+		json_object_put(o);
 		delete_app("/lower");
+	}
 }
 
 /* ---- the suite ---------------------------------------------------------- */

@@ -149,7 +149,7 @@ static void test_typed(void)
 	                     "\"parameters\":[{\"key\":\"k\",\"value\":\"v\"}]"
 	                     "}},\"env\":{\"A\":\"1\"},\"labels\":{\"L\":\"x\"},"
 	                     "\"constraints\":[[\"hostname\",\"UNIQUE\"],"
-	                     "[\"rack\",\"GROUP_BY\",\"2\"]],"
+	                     "[\"rack\",\"group_By\",\"2\"]],"
 	                     "\"killSelection\":\"OLDEST_FIRST\","
 	                     "\"taskKillGracePeriodSeconds\":5,"
 	                     "\"dependencies\":[\"db\",\"/x/y\",\"../z\"],"
@@ -170,6 +170,7 @@ static void test_typed(void)
 	CHECK_STR(app->labels[0].value, "x");
 	CHECK_INT(app->n_constraints, 2);
 	CHECK(app->constraints[0].value == NULL);
+	/* Operators are stored upper-cased, as Marathon does. */
 	CHECK_STR(app->constraints[1].op, "GROUP_BY");
 	CHECK_STR(app->constraints[1].value, "2");
 	CHECK_INT(app->kill_selection, APP_KILL_OLDEST_FIRST);
