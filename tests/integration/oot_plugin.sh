@@ -190,6 +190,19 @@ if d != want:
     sys.exit("details %r" % d)
 ' "$tmp/bad.json" || fail "the 422 of a bad NOT_IN list is wrong"
 
+echo "== an unknown operator: a 422 listing the operators loaded, NOT_IN too"
+code=$(curl -sS -o "$tmp/unknown.json" -w '%{http_code}' -X POST \
+	-H 'Content-Type: application/json' "$base/v2/apps" \
+	-d '{"id": "/bad", "cmd": "sleep 1000", "constraints": [["hostname", "NOPE"]]}')
+[ "$code" = 422 ] || fail "POST with an unknown operator: $code, not 422"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))["details"]
+want = [{"path": "/constraints(0)", "errors": ["operator must be one of the following UNIQUE, CLUSTER, GROUP_BY, LIKE, MAX_PER, UNLIKE, IS or NOT_IN; no constraint plugin \"NOPE\" is loaded"]}]
+if d != want:
+    sys.exit("details %r" % d)
+' "$tmp/unknown.json" || fail "the 422 of an unknown operator is wrong"
+
 echo "== NOT_IN: an app of 3 avoids a1 and a2"
 code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST \
 	-H 'Content-Type: application/json' "$base/v2/apps" \
