@@ -315,6 +315,37 @@ static void test_is_zone(void)
 	delete_app("/is");
 }
 
+/* Rejections are counted by the first reason of Marathon's funnel: the
+ * constraint before the resources.  Five cpus fit no agent (four each);
+ * LIKE a1 refuses the other four before their cpus are looked at. */
+static void test_reasons(void)
+{
+	const char *body =
+		"{\"id\":\"/big\",\"cmd\":\"sleep 1000\",\"cpus\":5,"
+		"\"mem\":16,\"instances\":1,"
+		"\"constraints\":[[\"hostname\",\"LIKE\",\"a1\"]]}";
+	struct json_object *o, *e = NULL;
+	int status;
+
+	o = call_json("POST", "/v2/apps", body, &status);
+	json_object_put(o);
+	if (!CHECK_INT(status, 201))
+		return;
+	for (int i = 0; i < POLL_TRIES; i++) {
+		e = queue_entry("/big");
+		if (declined(e, "InsufficientCpus") > 0)
+			break;
+		json_object_put(e);
+		e = NULL;
+		usleep(POLL_MS * 1000);
+	}
+	CHECK_INT(declined(e, "UnfulfilledConstraint"), 4);
+	CHECK_INT(declined(e, "InsufficientCpus"), 1);
+	CHECK_INT(declined(e, "InsufficientMemory"), 0);
+	json_object_put(e);
+	delete_app("/big");
+}
+
 /* A field no agent has: nothing but UNLIKE places. */
 static void test_missing_field(void)
 {
@@ -609,6 +640,7 @@ static CU_TestInfo tests[] = {
 	{"LIKE and UNLIKE on hostname", test_like_unlike_hostname},
 	{"MAX_PER rack_id:2: 4 run, 1 waits", test_max_per_rack},
 	{"IS on @zone", test_is_zone},
+	{"rejections by reason, constraint first", test_reasons},
 	{"a field no agent has", test_missing_field},
 	{"scale-down keeps GROUP_BY even", test_group_by_scale_down},
 	{"every validation message", test_validation_messages},
