@@ -1296,6 +1296,61 @@ close_pidfd:
 	return killed;
 }
 
+/* The second pass of the sweep: processes working in the sandbox of a
+ * task nobody knows, found by their cwd.  It catches what the launch
+ * records cannot: a stadiond killed between the spawn and the record's
+ * rename, and a task's processes that left its group.  SANDBOXES is the
+ * real path of <data_dir>/sandboxes.  Returns how many it killed. */
+static size_t sweep_by_cwd(struct driver_local *l, const char *sandboxes,
+                           bool (*known)(void *arg, const char *task_id),
+                           void *arg)
+{
+	size_t len = strlen(sandboxes), killed = 0;
+	struct dirent *de;
+	DIR *proc = opendir("/proc");
+
+	if (proc == NULL)
+		return 0;
+	while ((de = readdir(proc)) != NULL) {
+		char link[64], cwd[PATH_MAX], id[NAME_MAX + 1], rec[PATH_MAX];
+		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
+		const char *start;
+		size_t id_len;
+		ssize_t n;
+
+		if (pid <= 1 || pid == getpid())
+			continue;
+		snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
+		if ((n = readlink(link, cwd, sizeof(cwd) - 1)) <= 0)
+			continue;
+		cwd[n] = '\0';
+		if ((size_t)n <= len + 1 || strncmp(cwd, sandboxes, len) != 0 ||
+		    cwd[len] != '/')
+			continue;
+		start = cwd + len + 1;
+		if ((id_len = strcspn(start, "/")) == 0 || id_len > NAME_MAX)
+			continue;
+		memcpy(id, start, id_len);
+		id[id_len] = '\0';
+		if (task_find(l, id) != NULL || known(arg, id))
+			continue;
+		/* A task with a launch record was the first pass's. */
+		snprintf(rec, sizeof(rec), "%s/%s/launch", sandboxes, id);
+		if (access(rec, F_OK) == 0)
+			continue;
+		log_warn("task %s: process %d works in its sandbox but no "
+		         "stored instance names the task; killing it",
+		         id, (int)pid);
+		if (getpgid(pid) == pid)
+			killpg(pid, SIGKILL);
+		else
+			kill(pid, SIGKILL);
+		killed++;
+	}
+	closedir(proc);
+	return killed;
+}
+
 int driver_local_sweep(struct driver *d,
                        bool (*known)(void *arg, const char *task_id),
                        void *arg, size_t *killed_r)
@@ -1337,6 +1392,13 @@ int driver_local_sweep(struct driver *d,
 	if (errno != 0)
 		goto close_dir;
 	closedir(dp);
+	{
+		char *real = realpath(dir, NULL);
+
+		if (real != NULL)
+			killed += sweep_by_cwd(l, real, known, arg);
+		free(real);
+	}
 	free(dir);
 	if (killed_r != NULL)
 		*killed_r = killed;

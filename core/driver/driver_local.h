@@ -30,8 +30,8 @@
  * kills it.  So a crash leaves neither an orphan nor, once the scheduler
  * relaunches the task, a double.  The file stays after the task ends; its
  * pid and start time never match a live process again.  (Between
- * posix_spawn()'s return and the rename there is no record yet: a
- * stadiond killed in those microseconds leaves a process neither finds.)
+ * posix_spawn()'s return and the rename there is no record yet: the
+ * sweep finds such a process by its working directory, the sandbox.)
  *
  * Simulated agents start nothing: STAGING then RUNNING on a short timer,
  * kills are instant.  Per-task memory is small and every operation is O(1)
@@ -115,7 +115,10 @@ uint64_t driver_local_start_ticks(pid_t pid);
  * of the task can leave a running process that no stored state names:
  * nothing would ever adopt, kill or count it (an orphan holding ports and
  * memory), and the scheduler would start a replacement (a double).
- * SIGKILL, not the grace period: nobody will watch it end.
+ * SIGKILL, not the grace period: nobody will watch it end.  A second
+ * pass looks through /proc for processes whose working directory is the
+ * sandbox of an unknown task without a launch record (stadiond killed
+ * between the spawn and the record's rename) and kills those too.
  *
  * Call it once at startup, when the stored state is loaded: KNOWN must
  * answer for all of it, as a task it wrongly calls unknown is killed.

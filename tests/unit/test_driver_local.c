@@ -1171,6 +1171,39 @@ static void test_sweep(void)
 	CHECK_INT(errno, EINVAL);
 }
 
+/* A stadiond killed between the spawn and the launch record's rename
+ * leaves a process with no record: the sweep finds it by its cwd. */
+static void test_sweep_no_record(void)
+{
+	static const char *const none[] = {NULL};
+	struct sweep_arg arg = {.known = none};
+	struct driver_launch_record rec;
+	char path[PATH_MAX];
+	size_t killed = 99;
+	pid_t pid = -1;
+
+	new_driver(NULL);
+	if (drv == NULL)
+		return;
+	CHECK_INT(launch_sh("unrecorded-task", "sleep 60", -1, NULL, 0), 0);
+	if (driver_launch_record(drv, "unrecorded-task", &rec) == 0)
+		pid = rec.pid;
+	CHECK(wait_for("unrecorded-task", DRIVER_TASK_RUNNING, 2000) != NULL);
+	if (!CHECK(pid > 0))
+		return;
+	driver_destroy(drv);
+	drv = NULL;
+	snprintf(path, sizeof(path), "%s/sandboxes/unrecorded-task/launch",
+	         data_dir);
+	CHECK_INT(unlink(path), 0);
+	new_driver(NULL);
+	if (drv == NULL)
+		return;
+	CHECK_INT(sweep(&arg, &killed), 0);
+	CHECK_INT(killed, 1);
+	CHECK(process_gone(pid, 2000));
+}
+
 static void test_sweep_reused_pid(void)
 {
 	static const char *const none[] = {NULL};
@@ -1326,6 +1359,8 @@ static CU_TestInfo tests[] = {
 	{"adopt with pid 0, no live record: LOST", test_adopt_no_launch_file},
 	{"sweep: unknown tasks killed, known and own spared", test_sweep},
 	{"sweep: a reused pid is not killed", test_sweep_reused_pid},
+	{"sweep: a process with no record, found by its cwd",
+	 test_sweep_no_record},
 	{"scalar attributes formatted as Marathon does", test_format_scalar},
 	{"docker argv through a stand-in docker", test_docker_argv},
 	{"no docker on PATH: FAILED", test_no_docker},
