@@ -1300,12 +1300,14 @@ close_pidfd:
  * task nobody knows, found by their cwd.  It catches what the launch
  * records cannot: a stadiond killed between the spawn and the record's
  * rename, and a task's processes that left its group.  SANDBOXES is the
- * real path of <data_dir>/sandboxes.  Returns how many it killed. */
+ * real path of <data_dir>/sandboxes.  Returns how many tasks it killed
+ * processes of. */
 static size_t sweep_by_cwd(struct driver_local *l, const char *sandboxes,
                            bool (*known)(void *arg, const char *task_id),
                            void *arg)
 {
 	size_t len = strlen(sandboxes), killed = 0;
+	char last[NAME_MAX + 1] = "";
 	struct dirent *de;
 	DIR *proc = opendir("/proc");
 
@@ -1345,7 +1347,13 @@ static size_t sweep_by_cwd(struct driver_local *l, const char *sandboxes,
 			killpg(pid, SIGKILL);
 		else
 			kill(pid, SIGKILL);
-		killed++;
+		/* A task's processes count once: the last task killed is
+		 * remembered, as /proc lists a group's members in a row
+		 * more often than not, and a repeat costs only a count. */
+		if (strcmp(id, last) != 0) {
+			killed++;
+			snprintf(last, sizeof(last), "%s", id);
+		}
 	}
 	closedir(proc);
 	return killed;
