@@ -47,6 +47,22 @@ static const char server_py[] =
 	".serve_forever()\n";
 static char server_path[PATH_MAX];
 
+/* The same over TLS with a self-signed certificate: 204 on every path. */
+static const char tls_server_py[] =
+	"import http.server,ssl,sys\n"
+	"class H(http.server.BaseHTTPRequestHandler):\n"
+	"    def do_GET(self):\n"
+	"        self.send_response(204)\n"
+	"        self.end_headers()\n"
+	"    def log_message(self,*a): pass\n"
+	"s=http.server.HTTPServer(('127.0.0.1',int(sys.argv[1])),H)\n"
+	"c=ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+	"c.load_cert_chain(sys.argv[2],sys.argv[3])\n"
+	"s.socket=c.wrap_socket(s.socket,server_side=True)\n"
+	"s.serve_forever()\n";
+static char tls_server_path[PATH_MAX];
+static char tls_dir[PATH_MAX];
+
 static struct json_object *djson(const struct daemon *d, const char *method,
                                  const char *path, const char *body,
                                  int *status_r)
@@ -244,6 +260,55 @@ static void test_http_replaced(void)
 	delete_app(&dmn, "/web");
 }
 
+/* ---- HTTPS: TLS without certificate checks ------------------------------- */
+
+/* Two checks of one TLS server with a self-signed certificate: HTTPS is
+ * healthy (the certificate is not verified, as in Marathon), plain HTTP to
+ * the same port is not, so the task counts as unhealthy. */
+static void test_https(void)
+{
+	char body[3 * PATH_MAX + 1024];
+	struct json_object *app, *results;
+
+	snprintf(body, sizeof(body),
+	         "{\"id\":\"/tls\",\"cmd\":\"exec python3 %s $PORT0 "
+	         "%s/cert.pem %s/key.pem\",\"cpus\":0.05,\"mem\":32,"
+	         "\"portDefinitions\":[{\"port\":0}],\"healthChecks\":["
+	         "{\"protocol\":\"HTTPS\",\"gracePeriodSeconds\":0,"
+	         "\"intervalSeconds\":1,\"timeoutSeconds\":2,"
+	         "\"maxConsecutiveFailures\":0},"
+	         "{\"protocol\":\"HTTP\",\"gracePeriodSeconds\":0,"
+	         "\"intervalSeconds\":1,\"timeoutSeconds\":2,"
+	         "\"maxConsecutiveFailures\":0}]}",
+	         tls_server_path, tls_dir, tls_dir);
+	if (!post_app(&dmn, body))
+		return;
+	for (int i = 0; i < POLL_TRIES; i++) {
+		app = wait_counts(&dmn, "/tls", 1, 0, 1);
+		results = tjson_get(tjson_at(tjson_get(app, "tasks"), 0),
+		                   "healthCheckResults");
+		if (tjson_len(results) == 2 &&
+		    json_object_get_boolean(
+			    tjson_get(tjson_at(results, 0), "alive")))
+			break;
+		json_object_put(app);
+		app = NULL;
+		usleep(POLL_MS * 1000);
+	}
+	if (CHECK(app != NULL)) {
+		results = tjson_get(tjson_at(tjson_get(app, "tasks"), 0),
+		                   "healthCheckResults");
+		CHECK(json_object_get_boolean(
+			tjson_get(tjson_at(results, 0), "alive")));
+		CHECK(!json_object_get_boolean(
+			tjson_get(tjson_at(results, 1), "alive")));
+		CHECK(tjson_str(tjson_at(results, 1), "lastFailureCause") !=
+		      NULL);
+	}
+	json_object_put(app);
+	delete_app(&dmn, "/tls");
+}
+
 /* ---- TCP and COMMAND verdicts ------------------------------------------- */
 
 static void test_tcp_refused(void)
@@ -407,17 +472,41 @@ static int write_file(char *path, size_t len, const char *tmpl,
 
 static int suite_init(void)
 {
+	char cmd[3 * PATH_MAX];
+
 	if (write_file(server_path, sizeof(server_path),
-	               "/tmp/test_health-server-XXXXXX", server_py) != 0)
+	               "/tmp/test_health-server-XXXXXX", server_py) != 0 ||
+	    write_file(tls_server_path, sizeof(tls_server_path),
+	               "/tmp/test_health-tls-XXXXXX", tls_server_py) != 0)
 		return -1;
+	snprintf(tls_dir, sizeof(tls_dir), "/tmp/test_health-cert-XXXXXX");
+	if (mkdtemp(tls_dir) == NULL)
+		return -1;
+	snprintf(cmd, sizeof(cmd),
+	         "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+	         "-subj /CN=stadion-test -keyout %s/key.pem -out %s/cert.pem "
+	         ">/dev/null 2>&1",
+	         tls_dir, tls_dir);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "test_health: cannot make a certificate with "
+		        "openssl(1); install openssl\n");
+		return -1;
+	}
 	return daemon_start(&dmn, NULL) == 0 ? 0 : -1;
 }
 
 static int suite_cleanup(void)
 {
 	int rc = dmn.pid == 0 || daemon_stop(&dmn) == 0 ? 0 : -1;
+	char path[PATH_MAX + 16];
 
 	unlink(server_path);
+	unlink(tls_server_path);
+	snprintf(path, sizeof(path), "%s/key.pem", tls_dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/cert.pem", tls_dir);
+	unlink(path);
+	rmdir(tls_dir);
 	return rc;
 }
 
@@ -444,6 +533,7 @@ static int tight_cleanup(void)
 
 static CU_TestInfo probe_tests[] = {
 	{"HTTP: healthy, 500, replaced before the kill", test_http_replaced},
+	{"HTTPS: self-signed certificate, not verified", test_https},
 	{"TCP: nobody listens -> unhealthy", test_tcp_refused},
 	{"COMMAND: exit 0 healthy, exit 1 unhealthy", test_command},
 	{"COMMAND: a hanging check is killed at the timeout",
