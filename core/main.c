@@ -219,6 +219,7 @@ static int open_scheduler(struct stadiond *d)
 		.base = d->base,
 		.driver = d->driver,
 		.plugins = d->plugins,
+		.host = d->plugin_host,
 		.stall_ms = d->flags.health_stall_ms,
 		.breaker_percent = d->flags.health_breaker_percent,
 		.breaker_min = d->flags.health_breaker_min,

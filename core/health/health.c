@@ -12,6 +12,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "model/model_app.h"
+#include "plugin/plugin_io.h"
 #include "sched/sched_match.h"
 #include "sched/sched_task.h"
 
@@ -41,6 +42,20 @@ struct check_state {
 	char cause[160];              /* lastFailureCause */
 };
 
+/* A task's readiness check (reference 4.2): HTTP(S) GET every interval
+ * until the status is one of the ready ones, then never again. */
+struct readiness_state {
+	char *path;                   /* owned */
+	bool tls;
+	int64_t port;                 /* host port of portName, -1: none */
+	uint32_t interval_ms, timeout_ms;
+	int64_t codes[16];            /* httpStatusCodesForReady */
+	size_t n_codes;
+	struct event *timer;
+	struct stadion_http_call *call; /* under way, NULL otherwise */
+	bool ready;
+};
+
 /* The checks of one running task; owned by struct health, reachable from
  * the instance (inst->health) while the task runs. */
 struct health_task {
@@ -51,6 +66,9 @@ struct health_task {
 	bool failing;                 /* counted in h->n_failing */
 	bool doomed;                  /* killed, or its replacement runs */
 	bool spared;                  /* a kill the breaker held back, said */
+	bool counted;                 /* in h->n_checked */
+	size_t n_wanted;              /* healthChecks in the definition */
+	struct readiness_state *rd;   /* NULL without a readiness check */
 	size_t n;
 	struct check_state checks[];
 };
@@ -66,6 +84,7 @@ struct replacement {
 
 struct health {
 	struct health_config cfg;
+	struct plugin_services io;    /* readiness checks' HTTP client */
 	struct tracker_health_hooks hooks;
 	struct event *beat;
 	int64_t beat_mono;            /* the last pulse */
@@ -463,8 +482,11 @@ static struct json_object *results_json(const struct health_task *ht)
 /* Hand HT's verdict to the tracker, and keep the failing count. */
 static void task_publish(struct health *h, struct health_task *ht)
 {
-	bool healthy = ht->n > 0, unhealthy = false, failing = false;
+	bool healthy = ht->n == ht->n_wanted, unhealthy = false;
+	bool failing = false;
 
+	if (ht->rd != NULL)
+		healthy &= ht->rd->ready;
 	for (size_t i = 0; i < ht->n; i++) {
 		const struct check_state *cs = &ht->checks[i];
 
@@ -515,8 +537,19 @@ static void task_kill(struct health *h, struct health_task *ht,
 	tracker_kill_task(h->cfg.tracker, inst);
 }
 
+static void readiness_free(struct readiness_state *rd)
+{
+	if (rd == NULL)
+		return;
+	if (rd->timer != NULL)
+		event_free(rd->timer);
+	free(rd->path);
+	free(rd);
+}
+
 static void task_free(struct health_task *ht)
 {
+	readiness_free(ht->rd);
 	for (size_t i = 0; i < ht->n; i++) {
 		if (ht->checks[i].timer != NULL)
 			event_free(ht->checks[i].timer);
@@ -670,13 +703,118 @@ static void check_timer(evutil_socket_t fd, short what, void *arg)
 		check_start(h, cs);
 }
 
+/* ---- readiness --------------------------------------------------------- */
+
+static void readiness_done(void *arg, int status, const char *error)
+{
+	struct health_task *ht = arg;
+	struct readiness_state *rd = ht->rd;
+
+	rd->call = NULL;
+	for (size_t i = 0; i < rd->n_codes && !rd->ready; i++)
+		rd->ready = status == rd->codes[i];
+	if (!rd->ready) {
+		log_debug("health: task %s is not ready yet: %s%d",
+		          ht->inst->task_id, error != NULL ? error : "HTTP ",
+		          error != NULL ? 0 : status);
+		return;
+	}
+	evtimer_del(rd->timer);
+	task_publish(ht->h, ht);
+}
+
+static void readiness_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct health_task *ht = arg;
+	struct readiness_state *rd = ht->rd;
+	struct stadion_http_get req = {
+		.size = sizeof(req),
+		.tls = rd->tls,
+		.address = agent_address(ht->inst),
+		.port = (uint16_t)rd->port,
+		.path = rd->path,
+		.timeout_ms = rd->timeout_ms,
+	};
+	struct timeval tv = ms_tv(rd->interval_ms);
+
+	(void)fd;
+	(void)what;
+	evtimer_add(rd->timer, &tv);
+	if (rd->call == NULL && rd->port > 0)
+		rd->call = plugin_io_http_get(&ht->h->io, &req, readiness_done,
+		                              ht);
+}
+
+/* The readiness check of INST's definition, or NULL (none, or out of
+ * memory: then INST is ready at once, rather than blocking a deployment
+ * on a check that never runs). */
+static struct readiness_state *readiness_new(struct health *h,
+                                             struct health_task *ht)
+{
+	struct tracker_instance *inst = ht->inst;
+	struct json_object *rcs = NULL, *rc, *v;
+	const struct app *app = inst->app;
+	const struct app_port *ports = app->n_port_definitions > 0
+	                                       ? app->port_definitions
+	                                       : app->port_mappings;
+	size_t n_ports = app->n_port_definitions > 0 ? app->n_port_definitions
+	                                            : app->n_port_mappings;
+	struct readiness_state *rd;
+	const char *name, *path, *proto;
+
+	if (!json_object_object_get_ex(app->json, "readinessChecks", &rcs) ||
+	    json_object_array_length(rcs) == 0 ||
+	    (rd = calloc(1, sizeof(*rd))) == NULL)
+		return NULL;
+	rc = json_object_array_get_idx(rcs, 0);
+	path = str_of(rc, "path");
+	proto = str_of(rc, "protocol");
+	name = str_of(rc, "portName");
+	rd->tls = proto != NULL && strcmp(proto, "HTTPS") == 0;
+	rd->interval_ms = 30000;
+	rd->timeout_ms = 10000;
+	if (json_object_object_get_ex(rc, "intervalSeconds", &v) &&
+	    json_object_get_int64(v) > 0)
+		rd->interval_ms = (uint32_t)json_object_get_int64(v) * 1000;
+	if (json_object_object_get_ex(rc, "timeoutSeconds", &v) &&
+	    json_object_get_int64(v) > 0)
+		rd->timeout_ms = (uint32_t)json_object_get_int64(v) * 1000;
+	if (json_object_object_get_ex(rc, "httpStatusCodesForReady", &v) &&
+	    json_object_is_type(v, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(v) &&
+		                   rd->n_codes < 16;
+		     i++)
+			rd->codes[rd->n_codes++] = json_object_get_int64(
+				json_object_array_get_idx(v, i));
+	if (rd->n_codes == 0)
+		rd->codes[rd->n_codes++] = 200;
+	rd->port = -1;
+	for (size_t i = 0; i < n_ports && i < inst->n_host_ports; i++)
+		if (ports[i].name != NULL && name != NULL &&
+		    strcmp(ports[i].name, name) == 0)
+			rd->port = inst->host_ports[i];
+	if (rd->port < 0)
+		log_error("health: the readiness check of %s names port %s, "
+		          "which task %s does not have: it never turns ready; "
+		          "fix portName",
+		          app->id, name != NULL ? name : "(none)",
+		          inst->task_id);
+	if ((rd->path = strdup(path != NULL ? path : "/")) == NULL ||
+	    (rd->timer = evtimer_new(h->cfg.base, readiness_timer, ht)) ==
+	            NULL) {
+		readiness_free(rd);
+		return NULL;
+	}
+	return rd;
+}
+
 /* ---- the tracker's hooks ------------------------------------------------ */
 
 static void on_running(void *arg, struct tracker_instance *inst)
 {
 	struct health *h = arg;
 	struct json_object *hcs = inst->app->health_checks;
-	size_t n = json_object_array_length(hcs);
+	size_t n = hcs != NULL ? json_object_array_length(hcs) : 0;
 	size_t n_ports = inst->app->n_port_definitions > 0
 	                         ? inst->app->n_port_definitions
 	                         : inst->app->n_port_mappings;
@@ -737,8 +875,17 @@ static void on_running(void *arg, struct tracker_instance *inst)
 		}
 		ht->n++;
 	}
+	ht->n_wanted = n;
+	ht->counted = n > 0;
 	inst->health = ht;
-	h->n_checked++;
+	h->n_checked += ht->counted;
+	if ((ht->rd = readiness_new(h, ht)) != NULL) {
+		struct timeval now_tv = ms_tv(0);
+
+		evtimer_add(ht->rd->timer, &now_tv);
+	}
+	if (n == 0)
+		task_publish(h, ht);
 }
 
 static void on_gone(void *arg, struct tracker_instance *inst)
@@ -749,9 +896,15 @@ static void on_gone(void *arg, struct tracker_instance *inst)
 	if (ht == NULL)
 		return;
 	inst->health = NULL;
-	h->n_checked--;
+	h->n_checked -= ht->counted;
 	if (ht->failing)
 		h->n_failing--;
+	if (ht->rd != NULL) {
+		evtimer_del(ht->rd->timer);
+		if (ht->rd->call != NULL)
+			plugin_io_http_cancel(&h->io, ht->rd->call);
+		ht->rd->call = NULL;
+	}
 	for (size_t i = 0; i < ht->n; i++) {
 		struct check_state *cs = &ht->checks[i];
 		const struct stadion_probe_ops *ops;
@@ -798,6 +951,7 @@ struct health *health_new(const struct health_config *cfg)
 	if (h == NULL)
 		return NULL;
 	h->cfg = *cfg;
+	plugin_host_bind(cfg->host, &h->io, "health readiness");
 	h->hooks = (struct tracker_health_hooks){
 		.running = on_running,
 		.gone = on_gone,
@@ -835,6 +989,7 @@ void health_free(struct health *h)
 	}
 	if (h->beat != NULL)
 		event_free(h->beat);
+	plugin_host_sweep(&h->io);
 	free(h);
 }
 

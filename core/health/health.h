@@ -19,6 +19,13 @@
  * check has a result and is alive, unhealthy when one is not alive.  The
  * deployment runner gates restarts and scales on that flag.
  *
+ * Readiness checks (reference 4.2, the first of readinessChecks): from the
+ * moment the task runs, GET path on the port named portName every
+ * intervalSeconds until the status is one of httpStatusCodesForReady; until
+ * then the instance does not count as healthy, so that restarts and scales
+ * wait for it (Marathon runs them only during deployments; here every new
+ * task has to be ready once).
+ *
  * Beyond Marathon:
  *   replacement before kill  When the app's agents have room for one more
  *       instance (and the app is at its instance count and not being
@@ -78,6 +85,8 @@ struct health_config {
 	struct tracker *tracker;         /* borrowed; the hooks are set */
 	struct driver *driver;           /* borrowed: offers, for "room" */
 	const struct plugin_set *plugins; /* borrowed: the probes */
+	struct plugin_host *host;        /* borrowed: readiness checks use
+	                                  * its HTTP client */
 	const char *env_prefix;          /* --env_vars_prefix, NULL: none */
 	int64_t stall_ms;                /* --health_stall_ms */
 	int64_t breaker_percent;         /* --health_breaker_percent */

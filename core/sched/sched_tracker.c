@@ -1035,7 +1035,8 @@ static void on_status(const struct driver_status *st, void *arg)
 	if (st->state == DRIVER_TASK_RUNNING) {
 		if (inst->started_at_ms == 0)
 			inst->started_at_ms = now_ms();
-		if (!tracker_app_has_health_checks(inst->app))
+		if (!tracker_app_has_health_checks(inst->app) &&
+		    !tracker_app_has_readiness_checks(inst->app))
 			inst->healthy = true;
 		else if (changed && t->health != NULL &&
 		         t->health->running != NULL)
@@ -1445,6 +1446,15 @@ bool tracker_app_has_health_checks(const struct app *app)
 	return app->health_checks != NULL &&
 	       json_object_is_type(app->health_checks, json_type_array) &&
 	       json_object_array_length(app->health_checks) > 0;
+}
+
+bool tracker_app_has_readiness_checks(const struct app *app)
+{
+	struct json_object *rcs = NULL;
+
+	return json_object_object_get_ex(app->json, "readinessChecks", &rcs) &&
+	       json_object_is_type(rcs, json_type_array) &&
+	       json_object_array_length(rcs) > 0;
 }
 
 void tracker_set_health_hooks(struct tracker *t,

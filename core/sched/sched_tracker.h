@@ -77,8 +77,9 @@ struct tracker_instance {
 	int64_t staged_at_ms, started_at_ms; /* 0 when not (yet) */
 	int64_t condition_since_ms;
 	/* Health (core/health): with health checks, healthy when every
-	 * check has a result and is alive, unhealthy when one is not alive;
-	 * without, healthy while RUNNING.  Set through tracker_set_health. */
+	 * check has a result and is alive (and, with a readiness check, once
+	 * it was ready), unhealthy when one is not alive; without either,
+	 * healthy while RUNNING.  Set through tracker_set_health. */
 	bool healthy;
 	bool unhealthy;
 	struct json_object *health_results; /* owned: healthCheckResults,
@@ -170,8 +171,11 @@ void tracker_set_health_hooks(struct tracker *t,
 void tracker_set_health(struct tracker *t, struct tracker_instance *inst,
                         bool healthy, bool unhealthy,
                         struct json_object *results);
-/* Whether APP has health checks (its healthChecks array is not empty). */
+/* Whether APP has health checks (its healthChecks array is not empty), or
+ * readiness checks: then its instances are healthy only when the health
+ * module says so. */
 bool tracker_app_has_health_checks(const struct app *app);
+bool tracker_app_has_readiness_checks(const struct app *app);
 
 /* Rebuild the instances from the loaded state's snapshot, re-attach their
  * tasks through driver_adopt() (the outcome arrives as status reports) and

@@ -34,12 +34,18 @@ static struct daemon tight; /* an agent with room for one task only */
 static char agents_path[PATH_MAX];
 
 /* A web server whose every path answers 500 while ./sick exists in its
- * working directory (the task's sandbox), 200 otherwise. */
+ * working directory (the task's sandbox), 200 otherwise; but /ready answers
+ * 503 until ./ready exists. */
 static const char server_py[] =
 	"import http.server,os,sys\n"
 	"class H(http.server.BaseHTTPRequestHandler):\n"
 	"    def do_GET(self):\n"
-	"        self.send_response(500 if os.path.exists('sick') else 200)\n"
+	"        if self.path=='/ready':\n"
+	"            ok=os.path.exists('ready')\n"
+	"            self.send_response(200 if ok else 503)\n"
+	"        else:\n"
+	"            bad=os.path.exists('sick')\n"
+	"            self.send_response(500 if bad else 200)\n"
 	"        self.send_header('Content-Length','0')\n"
 	"        self.end_headers()\n"
 	"    def log_message(self,*a): pass\n"
@@ -169,17 +175,35 @@ static const char *task_id(struct json_object *app, size_t i, char *buf,
 	return buf;
 }
 
-/* Create file "sick" in task TASK's sandbox of daemon D. */
-static bool make_sick(const struct daemon *d, const char *task)
+/* Create file NAME in task TASK's sandbox of daemon D. */
+static bool make_file(const struct daemon *d, const char *task,
+                      const char *name)
 {
 	char path[PATH_MAX + 512];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/sandboxes/%s/sick", d->data_dir,
-	         task);
+	snprintf(path, sizeof(path), "%s/sandboxes/%s/%s", d->data_dir, task,
+	         name);
 	if ((f = fopen(path, "w")) == NULL)
 		return false;
 	return fclose(f) == 0;
+}
+
+static bool make_sick(const struct daemon *d, const char *task)
+{
+	return make_file(d, task, "sick");
+}
+
+/* Whether daemon D lists any deployment. */
+static bool deploying(const struct daemon *d)
+{
+	int status;
+	struct json_object *list = djson(d, "GET", "/v2/deployments", NULL,
+	                                 &status);
+	bool any = tjson_len(list) > 0;
+
+	json_object_put(list);
+	return any;
 }
 
 /* A loopback port nobody listens on (bound, then released). */
@@ -307,6 +331,44 @@ static void test_https(void)
 	}
 	json_object_put(app);
 	delete_app(&dmn, "/tls");
+}
+
+/* ---- readiness ----------------------------------------------------------- */
+
+/* A deployment waits for its new task to be ready (reference 4.2). */
+static void test_readiness(void)
+{
+	char body[PATH_MAX + 1024], id[256];
+	struct json_object *app;
+	bool done = false;
+
+	snprintf(body, sizeof(body),
+	         "{\"id\":\"/rdy\",\"cmd\":\"exec python3 %s $PORT0\","
+	         "\"cpus\":0.05,\"mem\":32,\"portDefinitions\":[{"
+	         "\"port\":0,\"name\":\"http\"}],\"readinessChecks\":[{"
+	         "\"name\":\"readinessCheck\",\"protocol\":\"HTTP\","
+	         "\"path\":\"/ready\",\"portName\":\"http\","
+	         "\"intervalSeconds\":2,\"timeoutSeconds\":1,"
+	         "\"httpStatusCodesForReady\":[200],"
+	         "\"preserveLastResponse\":false}]}",
+	         server_path);
+	if (!post_app(&dmn, body))
+		return;
+	app = wait_counts(&dmn, "/rdy", 1, 0, 0);
+	if (!CHECK(app != NULL))
+		return;
+	task_id(app, 0, id, sizeof(id));
+	json_object_put(app);
+	/* Running, answering 503 on /ready: the deployment waits. */
+	sleep(3);
+	CHECK(deploying(&dmn));
+	CHECK(make_file(&dmn, id, "ready"));
+	for (int i = 0; i < POLL_TRIES && !done; i++) {
+		done = !deploying(&dmn);
+		usleep(POLL_MS * 1000);
+	}
+	CHECK(done);
+	delete_app(&dmn, "/rdy");
 }
 
 /* ---- TCP and COMMAND verdicts ------------------------------------------- */
@@ -535,6 +597,7 @@ static CU_TestInfo probe_tests[] = {
 	{"HTTP: healthy, 500, replaced before the kill", test_http_replaced},
 	{"HTTPS: self-signed certificate, not verified", test_https},
 	{"TCP: nobody listens -> unhealthy", test_tcp_refused},
+	{"readiness: the deployment waits for ready", test_readiness},
 	{"COMMAND: exit 0 healthy, exit 1 unhealthy", test_command},
 	{"COMMAND: a hanging check is killed at the timeout",
 	 test_command_timeout},
