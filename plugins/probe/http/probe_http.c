@@ -121,8 +121,9 @@ static int http_check(void *state, const struct stadion_probe_target *target,
 	    NULL) {
 		free(c);
 		return stadion_err_set(err, STADION_EINVAL,
-		                       "cannot check task %s at %s:%u; its "
-		                       "agent needs a numeric address",
+		                       "cannot check task %s at %s:%u: the "
+		                       "address is not numeric, or memory is "
+		                       "short",
 		                       target->task_id, target->host,
 		                       target->port);
 	}
