@@ -21,8 +21,9 @@
 #define BEAT_MS 100
 /* Marathon starts checks min(interval, 5 s) after the task runs. */
 #define FIRST_CHECK_MAX_MS 5000
-/* Lateness histogram: 1 ms buckets, the last one for "later". */
-#define LATE_BUCKETS 10001
+/* Lateness is reported over the most recent checks, so that a burst at
+ * start-up does not hide how checks run now. */
+#define LATE_RECENT 8192
 
 struct health_task;
 
@@ -33,6 +34,9 @@ struct check_state {
 	const struct plugin *probe;   /* NULL: no probe runs the protocol */
 	struct event *timer;
 	int64_t due_mono;             /* when the next check is due */
+	int64_t grid_mono;            /* the schedule after the first check:
+	                               * grid_mono + k * interval */
+	bool on_grid;                 /* the first check is behind */
 	int64_t started_mono;         /* of the check under way */
 	bool in_flight;
 	bool has_result;              /* counted at least once */
@@ -97,7 +101,9 @@ struct health {
 	int64_t paused_since_ms;      /* wall */
 	struct replacement *replacements;
 	uint64_t checks_started;
-	uint64_t late[LATE_BUCKETS];  /* lateness against the schedule */
+	uint32_t late[LATE_RECENT];   /* ms late against the schedule, a
+	                               * ring of the latest checks */
+	uint64_t n_late;              /* ever recorded */
 };
 
 static int64_t mono_ms(void)
@@ -690,9 +696,13 @@ static void check_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	h->late[late < 0 ? 0 : late >= LATE_BUCKETS ? LATE_BUCKETS - 1
-	                                            : late]++;
+	h->late[h->n_late++ % LATE_RECENT] =
+		(uint32_t)(late < 0 ? 0 : late > UINT32_MAX ? UINT32_MAX : late);
 	/* On the grid, skipping what a stall made us miss. */
+	if (!cs->on_grid) {
+		cs->on_grid = true;
+		cs->due_mono = cs->grid_mono;
+	}
 	do
 		cs->due_mono += interval;
 	while (cs->due_mono <= now);
@@ -860,6 +870,9 @@ static void on_running(void *arg, struct tracker_instance *inst)
 		                                      : FIRST_CHECK_MAX_MS;
 		first = random() % (first + 1);
 		cs->due_mono = now + first;
+		/* After the first check, a random phase spreads the tasks
+		 * that started together over the whole interval. */
+		cs->grid_mono = now + random() % interval;
 		tv = ms_tv(first);
 		if ((cs->timer = evtimer_new(h->cfg.base, check_timer, cs)) ==
 		            NULL ||
@@ -993,22 +1006,29 @@ void health_free(struct health *h)
 	free(h);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 struct json_object *health_info_json(const struct health *h)
 {
 	struct json_object *o = json_object_new_object();
-	uint64_t total = 0, seen = 0;
+	size_t n = h->n_late < LATE_RECENT ? (size_t)h->n_late : LATE_RECENT;
+	uint32_t *sorted = n > 0 ? malloc(n * sizeof(*sorted)) : NULL;
 	int64_t p95 = 0;
 
-	if (o == NULL)
+	if (o == NULL) {
+		free(sorted);
 		return NULL;
-	for (size_t i = 0; i < LATE_BUCKETS; i++)
-		total += h->late[i];
-	for (size_t i = 0; i < LATE_BUCKETS && total > 0; i++) {
-		seen += h->late[i];
-		if (seen * 100 >= total * 95) {
-			p95 = (int64_t)i;
-			break;
-		}
+	}
+	if (sorted != NULL) {
+		memcpy(sorted, h->late, n * sizeof(*sorted));
+		qsort(sorted, n, sizeof(*sorted), cmp_u32);
+		p95 = sorted[n * 95 / 100];
+		free(sorted);
 	}
 	jsonutil_add(o, "killsPaused", json_object_new_boolean(h->paused));
 	json_object_object_add(o, "reason",

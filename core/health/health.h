@@ -4,8 +4,9 @@
  *
  * Every task of an app with healthChecks gets, once it is TASK_RUNNING, one
  * schedule per check on a loop timer: the first check at a random point
- * within min(interval, 5 s) (so that tasks started together spread out),
- * then every intervalSeconds on that grid.  A check hands the task's
+ * within min(interval, 5 s), as Marathon starts them soon, then every
+ * intervalSeconds on a grid whose phase is random over the whole interval,
+ * so that tasks started together do not check together.  A check hands the task's
  * endpoint to the probe plugin that lists the check's protocol, and the
  * verdict comes back through the probe's done callback:
  *   healthy    consecutiveFailures = 0, lastSuccess (firstSuccess once);
@@ -104,7 +105,8 @@ void health_free(struct health *h);
 
 /* {"killsPaused": bool, "reason": string or null, "since": timestamp or
  * null, "checkedTasks", "failingTasks", "checksStarted", "lateMsP95"} for
- * GET /v2/info.  A new reference. */
+ * GET /v2/info; lateMsP95 is over the latest 8192 checks.  A new
+ * reference. */
 struct json_object *health_info_json(const struct health *h);
 
 #endif /* STADION_HEALTH_H */

@@ -12,7 +12,8 @@
  *   - stadiond's CPU (utime + stime from /proc) as a share of one core
  *     (budget: <= 25%);
  *   - the p95 lateness of a check's start against its schedule, from
- *     GET /v2/info "health" (budget: <= 50 ms; cumulative since start-up);
+ *     GET /v2/info "health" (budget: <= 50 ms; over the latest 8192
+ *     checks, all inside the window);
  * and, as the floor, the same number of checks per second made by this
  * process with a bare libevent client (connect, GET, status line, close)
  * on a 1 ms timer grid: its thread's CPU and its own p95 lateness.  Both
