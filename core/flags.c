@@ -45,6 +45,13 @@ static const struct flag_def flag_defs[] = {
 	  "lowest service port assigned to apps"),
 	F(local_port_max, FLAG_INT, "20000", 1, 65535,
 	  "highest service port assigned to apps"),
+	F(health_stall_ms, FLAG_INT, "2000", 100, INT64_MAX,
+	  "ms the event loop may stall before health kills pause"),
+	F(health_breaker_percent, FLAG_INT, "50", 1, 100,
+	  "share (%) of checked tasks failing at once that pauses health "
+	  "kills"),
+	F(health_breaker_min, FLAG_INT, "10", 1, INT64_MAX,
+	  "least checked tasks for --health_breaker_percent to apply"),
 	F(local_agents, FLAG_STR, NULL, 0, 0,
 	  "JSON file of the local driver's agents (default: this host)"),
 	F(http_address, FLAG_STR, "0.0.0.0", 0, 0,

@@ -35,6 +35,9 @@ struct flags {
 	int64_t reconciliation_interval;
 	int64_t local_port_min;
 	int64_t local_port_max;
+	int64_t health_stall_ms;        /* loop stall that pauses kills */
+	int64_t health_breaker_percent; /* failing share that pauses kills */
+	int64_t health_breaker_min;     /* least checked tasks for it */
 	char *local_agents;      /* agents file; NULL: one agent, this host */
 	/* HTTP */
 	char *http_address;

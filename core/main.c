@@ -215,6 +215,15 @@ static int open_scheduler(struct stadiond *d)
 		.port_min = (uint32_t)d->flags.local_port_min,
 		.port_max = (uint32_t)d->flags.local_port_max,
 	};
+	struct health_config hc = {
+		.base = d->base,
+		.driver = d->driver,
+		.plugins = d->plugins,
+		.host = d->plugin_host,
+		.stall_ms = d->flags.health_stall_ms,
+		.breaker_percent = d->flags.health_breaker_percent,
+		.breaker_min = d->flags.health_breaker_min,
+	};
 
 	/* Placement constraints: the constraint plugins over the agents. */
 	if (driver_agents(d->driver, &agents, &n_agents) != 0 ||
@@ -230,11 +239,16 @@ static int open_scheduler(struct stadiond *d)
 		return -1;
 	}
 	rc.tracker = d->tracker;
+	hc.tracker = d->tracker;
 	if ((d->runner = deploy_run_new(&rc)) == NULL) {
 		log_error("no upgrade strategy plugin \"rolling\" is loaded; "
 		          "stadiond needs it for restarts: check that "
 		          "upgrade_rolling.so is in --system_plugin_dir and "
 		          "enabled in --plugin_conf");
+		return -1;
+	}
+	if ((d->health = health_new(&hc)) == NULL) {
+		log_error("out of memory");
 		return -1;
 	}
 	if (tracker_recover(d->tracker, resume_deployments, d) != 0) {
@@ -304,6 +318,8 @@ static void stop(struct stadiond *d)
 	/* Before the plugins: running restart steps end() in the upgrade
 	 * plugin. */
 	deploy_run_free(d->runner);
+	/* Before the tracker, whose instances point at its checks. */
+	health_free(d->health);
 	tracker_free(d->tracker);
 	/* Before the plugins: the compiled constraints are theirs. */
 	sched_place_free(d->place);

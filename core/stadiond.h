@@ -10,6 +10,7 @@
 #include "deploy/deploy_run.h"
 #include "driver/driver.h"
 #include "flags.h"
+#include "health/health.h"
 #include "http/http_server.h"
 #include "plugin/plugin_conf.h"
 #include "plugin/plugin_host.h"
@@ -30,6 +31,7 @@ struct stadiond {
 	                                  * agents and the operators */
 	struct tracker *tracker;         /* instances, launches */
 	struct deploy_run *runner;       /* deployments */
+	struct health *health;           /* health checks */
 	struct http_server *http;
 	struct event *sig_term, *sig_int;
 	char leader_url[320];            /* "http://host:port" of the leader */

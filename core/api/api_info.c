@@ -97,5 +97,7 @@ void api_info(struct http_req *req)
 	json_object_object_add(info, "marathon_config", marathon_config(f));
 	json_object_object_add(info, "zookeeper_config", zookeeper_config(f));
 	json_object_object_add(info, "http_config", http);
+	/* stadion's own: the health-kill circuit breaker (docs/api.md). */
+	json_object_object_add(info, "health", health_info_json(d->health));
 	http_reply_json(req, 200, info);
 }

@@ -1200,9 +1200,69 @@ static void dependencies(struct parse *p, struct json_object *in,
 	put(p, out, "dependencies", list);
 }
 
-/* The health checks are kept as given; only their port index is checked
- * against the ports (portIndexIsValid) and at most one may be executed by
- * Mesos. */
+/* Marathon's defaults of one health check of protocol PR (reference 4.1),
+ * added where absent, and its numbers checked. */
+static void health_check_defaults(struct parse *p, struct json_object *hc,
+                                  const char *pr, size_t i)
+{
+	static const struct {
+		const char *key;
+		int64_t def, min;
+	} nums[] = {
+		{"gracePeriodSeconds", 300, 0}, {"intervalSeconds", 60, 1},
+		{"timeoutSeconds", 20, 1},      {"maxConsecutiveFailures", 3, 0},
+		{"delaySeconds", 15, 0},
+	};
+	bool http = strstr(pr, "HTTP") != NULL;
+	char path[96];
+
+	for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++) {
+		struct json_object *v = get(hc, nums[k].key);
+
+		snprintf(path, sizeof(path), "/healthChecks(%zu)/%s", i,
+		         nums[k].key);
+		if (v == NULL)
+			put(p, hc, nums[k].key,
+			    json_object_new_int64(nums[k].def));
+		else if (want(p, v, W_INT, path) &&
+		         json_object_get_int64(v) < nums[k].min)
+			ERR(p, path, "got %lld, expected %lld or more",
+			    (long long)json_object_get_int64(v),
+			    (long long)nums[k].min);
+	}
+	if (get(hc, "protocol") == NULL)
+		put(p, hc, "protocol", json_object_new_string(pr));
+	if (http && get(hc, "path") == NULL)
+		put(p, hc, "path", json_object_new_string("/"));
+	if ((strcmp(pr, "HTTP") == 0 || strcmp(pr, "HTTPS") == 0) &&
+	    get(hc, "ignoreHttp1xx") == NULL)
+		put(p, hc, "ignoreHttp1xx", json_object_new_boolean(0));
+	if (strcmp(pr, "COMMAND") == 0) {
+		struct json_object *c = get(hc, "command");
+
+		snprintf(path, sizeof(path), "/healthChecks(%zu)/command", i);
+		if (c == NULL || !json_object_is_type(get(c, "value"),
+		                                      json_type_string))
+			ERR(p, path, "a COMMAND health check needs "
+			             "command.value, the shell command to run");
+	}
+}
+
+static bool health_protocol_known(const char *pr)
+{
+	static const char *const known[] = {"HTTP", "HTTPS", "TCP",
+	                                    "COMMAND", "MESOS_HTTP",
+	                                    "MESOS_HTTPS", "MESOS_TCP"};
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(pr, known[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The health checks get Marathon's defaults (reference 4.1); their port
+ * index is checked against the ports (portIndexIsValid) and at most one
+ * may be executed by Mesos. */
 static void health_checks(struct parse *p, struct json_object *out,
                           size_t n_ports)
 {
@@ -1222,6 +1282,16 @@ static void health_checks(struct parse *p, struct json_object *out,
 		proto = get(hc, "protocol");
 		if (json_object_is_type(proto, json_type_string))
 			pr = json_object_get_string(proto);
+		if (!health_protocol_known(pr)) {
+			snprintf(path, sizeof(path),
+			         "/healthChecks(%zu)/protocol", i);
+			ERR(p, path,
+			    "unknown protocol %s; use HTTP, HTTPS, TCP, "
+			    "COMMAND, MESOS_HTTP, MESOS_HTTPS or MESOS_TCP",
+			    pr);
+			continue;
+		}
+		health_check_defaults(p, hc, pr, i);
 		if (strncmp(pr, "MESOS_", 6) == 0 || strcmp(pr, "COMMAND") == 0)
 			mesos++;
 		if (get(hc, "command") != NULL ||
@@ -1237,7 +1307,11 @@ static void health_checks(struct parse *p, struct json_object *out,
 			if (json_object_get_int64(idx) >= 0 &&
 			    (size_t)json_object_get_int64(idx) < n_ports)
 				continue;
-		} else if (get(hc, "port") != NULL || n_ports == 1) {
+		} else if (get(hc, "port") != NULL) {
+			continue;
+		} else if (n_ports >= 1) {
+			/* Neither given: the first port. */
+			put(p, hc, "portIndex", json_object_new_int64(0));
 			continue;
 		}
 		snprintf(path, sizeof(path), "/healthChecks(%zu)", i);

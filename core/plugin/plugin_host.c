@@ -7,6 +7,7 @@
 #include "log.h"
 #include "plugin/plugin_conf.h"
 #include "plugin/plugin_host.h"
+#include "plugin/plugin_io.h"
 
 struct post_item {
 	stadion_post_fn *fn;
@@ -87,6 +88,12 @@ void plugin_host_free(struct plugin_host *host)
 	}
 	pthread_mutex_destroy(&host->lock);
 	free(host);
+	plugin_io_cleanup();
+}
+
+struct event_base *plugin_host_base(const struct plugin_host *host)
+{
+	return host->base;
 }
 
 static void host_log(void *ctx, enum stadion_log_level level, const char *fmt,
@@ -266,6 +273,10 @@ void plugin_host_bind(struct plugin_host *host, struct plugin_services *s,
 		.conf_bool = plugin_conf_bool,
 		.conf_array_len = plugin_conf_array_len,
 		.conf_array_str = plugin_conf_array_str,
+		.http_get = plugin_io_http_get,
+		.http_cancel = plugin_io_http_cancel,
+		.spawn = plugin_io_spawn,
+		.spawn_cancel = plugin_io_spawn_cancel,
 	};
 }
 
@@ -276,6 +287,7 @@ void plugin_host_sweep(struct plugin_services *s)
 
 	while (s->live != NULL)
 		resource_free(s->live);
+	plugin_io_sweep(s);
 	if (host == NULL)
 		return; /* never bound: it cannot have posted */
 	/* Posts not run yet would call into code about to be unloaded. */

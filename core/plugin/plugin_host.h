@@ -6,6 +6,9 @@
  * post().  Each plugin gets its own struct plugin_services, whose table logs
  * with the plugin's label and tracks the timers and watches the plugin
  * registers, so that they can be swept after the plugin is destroyed.
+ *
+ * The HTTP client (http_get) and process spawn (spawn) live in
+ * plugin_io.c; this module binds them into the table.
  */
 #ifndef STADION_PLUGIN_HOST_H
 #define STADION_PLUGIN_HOST_H
@@ -21,6 +24,8 @@ struct plugin_services {
 	struct plugin_host *host;        /* borrowed */
 	char label[48];                  /* "probe tcp", prefixes log lines */
 	struct plugin_resource *live;    /* timers and watches not yet freed */
+	struct stadion_http_call *calls; /* HTTP GETs under way */
+	struct stadion_proc *procs;      /* processes not yet reaped */
 };
 
 /* BASE must have been created after evthread_use_pthreads(), so that post()
@@ -29,12 +34,15 @@ struct plugin_services {
 struct plugin_host *plugin_host_new(struct event_base *base);
 /* Drops posts that have not run yet.  NULL-safe. */
 void plugin_host_free(struct plugin_host *host);
+/* The loop the host runs on, borrowed. */
+struct event_base *plugin_host_base(const struct plugin_host *host);
 
 /* Fill S's table for the plugin called LABEL. */
 void plugin_host_bind(struct plugin_host *host, struct plugin_services *s,
                       const char *label);
-/* Free the timers and watches S's plugin left behind, and drop its posts
- * that have not run (after destroy(), before unloading its code). */
+/* Free the timers, watches and HTTP calls S's plugin left behind, kill and
+ * reap its processes, and drop its posts that have not run (after
+ * destroy(), before unloading its code). */
 void plugin_host_sweep(struct plugin_services *s);
 
 #endif /* STADION_PLUGIN_HOST_H */

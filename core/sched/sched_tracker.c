@@ -42,6 +42,9 @@ struct tracker {
 	size_t n_adopting;
 	tracker_recovered_fn *recovered;
 	void *recovered_arg;
+	/* The health module (core/health). */
+	const struct tracker_health_hooks *health;
+	void *health_arg;
 };
 
 static void recover_defs_clear(struct tracker *t);
@@ -299,6 +302,8 @@ static void instance_free(struct tracker_instance *inst)
 {
 	if (inst == NULL)
 		return;
+	if (inst->health_results != NULL)
+		json_object_put(inst->health_results);
 	free(inst->instance_id);
 	free(inst->task_id);
 	free(inst->version);
@@ -321,11 +326,23 @@ static int instance_attach(struct tracker *t, struct tracker_app *ta,
 	return 0;
 }
 
+/* INST's task is gone (or INST itself): its checks end, its verdict too. */
+static void health_gone(struct tracker *t, struct tracker_instance *inst)
+{
+	if (t->health != NULL && t->health->gone != NULL)
+		t->health->gone(t->health_arg, inst);
+	inst->healthy = inst->unhealthy = false;
+	if (inst->health_results != NULL)
+		json_object_put(inst->health_results);
+	inst->health_results = NULL;
+}
+
 static void instance_expunge(struct tracker *t, struct tracker_instance *inst)
 {
 	struct tracker_app *ta = inst->tapp;
 	struct stadion_err err = {0};
 
+	health_gone(t, inst);
 	if (inst->has_task)
 		strmap_del(t->tasks, inst->task_id);
 	strmap_del(t->instances, inst->instance_id);
@@ -1018,7 +1035,12 @@ static void on_status(const struct driver_status *st, void *arg)
 	if (st->state == DRIVER_TASK_RUNNING) {
 		if (inst->started_at_ms == 0)
 			inst->started_at_ms = now_ms();
-		inst->healthy = true;
+		if (!tracker_app_has_health_checks(inst->app) &&
+		    !tracker_app_has_readiness_checks(inst->app))
+			inst->healthy = true;
+		else if (changed && t->health != NULL &&
+		         t->health->running != NULL)
+			t->health->running(t->health_arg, inst);
 	}
 	if (!driver_task_state_terminal(st->state)) {
 		if (changed)
@@ -1028,9 +1050,9 @@ static void on_status(const struct driver_status *st, void *arg)
 	if (st->state == DRIVER_TASK_FAILED || st->state == DRIVER_TASK_ERROR ||
 	    st->state == DRIVER_TASK_LOST)
 		record_failure(inst, st);
+	health_gone(t, inst);
 	strmap_del(t->tasks, inst->task_id);
 	inst->has_task = false;
-	inst->healthy = false;
 	if (inst->goal != STATE_GOAL_RUNNING) {
 		instance_expunge(t, inst);
 		return;
@@ -1410,9 +1432,54 @@ void tracker_counts(const struct tracker_app *ta, struct tracker_counts *c_r)
 		default:
 			break;
 		}
-		/* Marathon counts health only for apps with health checks:
-		 * until they exist, healthy and unhealthy stay 0. */
+		/* Marathon counts health only for apps with health
+		 * checks. */
+		if (tracker_app_has_health_checks(inst->app)) {
+			c_r->healthy += inst->healthy;
+			c_r->unhealthy += inst->unhealthy;
+		}
 	}
+}
+
+bool tracker_app_has_health_checks(const struct app *app)
+{
+	return app->health_checks != NULL &&
+	       json_object_is_type(app->health_checks, json_type_array) &&
+	       json_object_array_length(app->health_checks) > 0;
+}
+
+bool tracker_app_has_readiness_checks(const struct app *app)
+{
+	struct json_object *rcs = NULL;
+
+	return json_object_object_get_ex(app->json, "readinessChecks", &rcs) &&
+	       json_object_is_type(rcs, json_type_array) &&
+	       json_object_array_length(rcs) > 0;
+}
+
+void tracker_set_health_hooks(struct tracker *t,
+                              const struct tracker_health_hooks *hooks,
+                              void *arg)
+{
+	t->health = hooks;
+	t->health_arg = arg;
+}
+
+void tracker_set_health(struct tracker *t, struct tracker_instance *inst,
+                        bool healthy, bool unhealthy,
+                        struct json_object *results)
+{
+	bool changed = inst->healthy != healthy || inst->unhealthy != unhealthy;
+
+	if (inst->health_results != NULL)
+		json_object_put(inst->health_results);
+	inst->health_results = results;
+	inst->healthy = healthy;
+	inst->unhealthy = unhealthy;
+	/* Timestamps moved: listings must not be served from the cache. */
+	t->generation++;
+	if (changed)
+		notify(t, inst->tapp->app_id);
 }
 
 struct sched_queue *tracker_queue(const struct tracker *t)
@@ -1463,7 +1530,10 @@ struct json_object *tracker_task_json(const struct tracker_instance *inst)
 			                json_object_new_int64(
 			                        app->port_mappings[i].service_port));
 	jsonutil_add(o, "appId", json_object_new_string(app->id));
-	jsonutil_add(o, "healthCheckResults", json_object_new_array());
+	jsonutil_add(o, "healthCheckResults",
+	             inst->health_results != NULL
+	                     ? json_object_get(inst->health_results)
+	                     : json_object_new_array());
 	jsonutil_add(o, "host", json_object_new_string(host));
 	jsonutil_add(o, "id", json_object_new_string(inst->task_id));
 	jsonutil_add(o, "ipAddresses", ips);

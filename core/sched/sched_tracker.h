@@ -76,7 +76,16 @@ struct tracker_instance {
 	size_t n_host_ports;
 	int64_t staged_at_ms, started_at_ms; /* 0 when not (yet) */
 	int64_t condition_since_ms;
-	bool healthy;              /* RUNNING until health checks exist */
+	/* Health (core/health): with health checks, healthy when every
+	 * check has a result and is alive (and, with a readiness check, once
+	 * it was ready), unhealthy when one is not alive; without either,
+	 * healthy while RUNNING.  Set through tracker_set_health. */
+	bool healthy;
+	bool unhealthy;
+	struct json_object *health_results; /* owned: healthCheckResults,
+	                                     * NULL when none yet */
+	struct health_task *health;  /* the health module's, NULL when the
+	                              * task is not checked */
 	bool adopting;             /* adopted, its first report is due */
 	/* The local driver's launch record. */
 	int64_t pid;
@@ -113,6 +122,15 @@ struct tracker_counts {
 	uint32_t staged, running, healthy, unhealthy;
 };
 
+/* The health module's hooks: RUNNING(ARG, inst) when an instance's task
+ * turns TASK_RUNNING, GONE(ARG, inst) before its task (or the instance) is
+ * gone.  Called from inside tracker calls; they must not re-enter the
+ * tracker except through tracker_set_health. */
+struct tracker_health_hooks {
+	void (*running)(void *arg, struct tracker_instance *inst);
+	void (*gone)(void *arg, struct tracker_instance *inst);
+};
+
 /* What changed for the listener. */
 typedef void tracker_listen_fn(void *arg, const char *app_id);
 
@@ -142,6 +160,22 @@ void tracker_free(struct tracker *t);
  * Replaces the one of the config; NULL stops the calls. */
 void tracker_set_listener(struct tracker *t, tracker_listen_fn *fn,
                           void *arg);
+
+/* Install HOOKS (borrowed, may be NULL) with ARG. */
+void tracker_set_health_hooks(struct tracker *t,
+                              const struct tracker_health_hooks *hooks,
+                              void *arg);
+/* The health module's verdict on INST; RESULTS (the healthCheckResults
+ * array, a reference that is taken over, may be NULL) replaces the old one.
+ * The listener hears of changes of HEALTHY or UNHEALTHY. */
+void tracker_set_health(struct tracker *t, struct tracker_instance *inst,
+                        bool healthy, bool unhealthy,
+                        struct json_object *results);
+/* Whether APP has health checks (its healthChecks array is not empty), or
+ * readiness checks: then its instances are healthy only when the health
+ * module says so. */
+bool tracker_app_has_health_checks(const struct app *app);
+bool tracker_app_has_readiness_checks(const struct app *app);
 
 /* Rebuild the instances from the loaded state's snapshot, re-attach their
  * tasks through driver_adopt() (the outcome arrives as status reports) and

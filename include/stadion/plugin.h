@@ -32,8 +32,8 @@
  *
  * Changelog (newest first; every change bumps a version):
  *   1.0  first ABI: descriptor, host table (log, post, timers, fd watches,
- *        typed configuration accessors), constraint, probe, storage and
- *        upgrade kinds.
+ *        typed configuration accessors, HTTP GET client, process spawn),
+ *        constraint, probe, storage and upgrade kinds.
  */
 #ifndef STADION_PLUGIN_H
 #define STADION_PLUGIN_H
@@ -210,6 +210,8 @@ enum stadion_log_level {
 struct stadion_conf;  /* the plugin's "configuration" from --plugin_conf */
 struct stadion_timer;
 struct stadion_watch;
+struct stadion_http_call; /* an HTTP GET under way */
+struct stadion_proc;      /* a spawned process under way */
 
 typedef void stadion_post_fn(void *arg);
 typedef void stadion_timer_fn(void *arg);
@@ -217,6 +219,43 @@ typedef void stadion_fd_fn(int fd, unsigned events, void *arg);
 
 #define STADION_FD_READ  0x1u
 #define STADION_FD_WRITE 0x2u
+
+/* One HTTP GET (http_get below).  Borrowed for the duration of the call. */
+struct stadion_http_get {
+	uint32_t size;        /* sizeof(struct stadion_http_get) */
+	bool tls;             /* HTTPS; the peer's certificate is not
+	                       * verified (Marathon's health checks) */
+	const char *address;  /* numeric IPv4 or IPv6 address: the loop
+	                       * never waits for a name lookup */
+	uint16_t port;
+	const char *path;     /* starts with '/'; NULL means "/" */
+	uint32_t timeout_ms;  /* the whole exchange; 0 means 20000 */
+};
+
+/* Completion of http_get: STATUS is the status code of the first response
+ * line (1xx included, the body is not read), or 0 when no response came,
+ * and then ERROR says why ("connection refused", "timed out after 50 ms");
+ * ERROR is NULL with a status, and borrowed for the duration of the call. */
+typedef void stadion_http_done_fn(void *arg, int status, const char *error);
+
+/* One process to spawn (spawn below).  Borrowed for the duration of the
+ * call. */
+struct stadion_spawn {
+	uint32_t size;            /* sizeof(struct stadion_spawn) */
+	const char *path;         /* the executable, an absolute path */
+	const char *const *argv;  /* NULL-terminated */
+	const char *const *env;   /* NULL-terminated KEY=VALUE list; NULL
+	                           * for an empty environment */
+	const char *cwd;          /* working directory; NULL for stadiond's */
+	uint32_t timeout_ms;      /* its process group is killed (SIGKILL)
+	                           * after this; 0 for no limit */
+};
+
+/* Completion of spawn: CODE is the exit status (0-255) when the process
+ * exited, -1 otherwise, and then ERROR says why ("timed out after 50 ms",
+ * "killed by signal 9", "cannot start /bin/sh: ..."); ERROR is NULL when
+ * it exited, and borrowed for the duration of the call. */
+typedef void stadion_spawn_done_fn(void *arg, int code, const char *error);
 
 struct stadion_host {
 	uint32_t size;       /* sizeof(struct stadion_host) in stadiond */
@@ -270,13 +309,37 @@ struct stadion_host {
 	                      size_t *len_r);
 	int (*conf_array_str)(const struct stadion_conf *conf, const char *key,
 	                      size_t index, const char **value_r);
+
+	/* [loop] GET REQ->path from REQ->address:port over HTTP/1.1 (TLS when
+	 * REQ->tls) and call done(arg, status, error) exactly once, on the
+	 * loop, never from inside http_get().  The call belongs to stadiond
+	 * and is freed after done returns.  NULL, with done never called,
+	 * when REQ is unusable (not a numeric address) or memory is short. */
+	struct stadion_http_call *(*http_get)(void *ctx,
+	                                      const struct stadion_http_get *req,
+	                                      stadion_http_done_fn *done,
+	                                      void *arg);
+	/* [loop] Abandon CALL before its done ran: done is not called. */
+	void (*http_cancel)(void *ctx, struct stadion_http_call *call);
+
+	/* [loop] Start REQ->path with posix_spawn in its own process group,
+	 * stdin, stdout and stderr on /dev/null, and call done(arg, code,
+	 * error) exactly once when it has ended, on the loop, never from
+	 * inside spawn().  The process belongs to stadiond, which reaps it.
+	 * NULL, with done never called, when it cannot be started. */
+	struct stadion_proc *(*spawn)(void *ctx, const struct stadion_spawn *req,
+	                              stadion_spawn_done_fn *done, void *arg);
+	/* [loop] Abandon PROC before its done ran: its process group is
+	 * killed (SIGKILL) and reaped, and done is not called. */
+	void (*spawn_cancel)(void *ctx, struct stadion_proc *proc);
 	/* Later minors append here only. */
 };
 
 /* True when HOST's table covers MEMBER and provides it.  stadiond never loads
  * a plugin built for a newer minor than its own, so a 1.x plugin always finds
  * the members of its headers' minor; the test matters for services a host
- * may leave NULL (none in 1.0), and is the idiom to use for them. */
+ * may leave NULL (a test's mock host may lack http_get or spawn), and is the
+ * idiom to use for them. */
 #define STADION_HOST_HAS(host, member)                                     \
 	(STADION_HAS_MEMBER(struct stadion_host, (host)->size, member) &&   \
 	 (host)->member != NULL)

@@ -8,8 +8,12 @@
  * family it serves ("http", "tcp", "command"); it lists the Marathon
  * protocols it accepts in `protocols`.
  *
- * Status: the members below are ABI 1.0.  The health issue may still append
- * members before 1.0 is released; see plugin.h for the growth rules.
+ * A probe does its I/O through the host table's asynchronous services
+ * (fd watches and timers, http_get, spawn): check() starts a check and
+ * returns at once, the verdict comes later through done.
+ *
+ * Status: the members below are ABI 1.0; see plugin.h for the growth
+ * rules.
  */
 #ifndef STADION_PROBE_H
 #define STADION_PROBE_H
@@ -26,20 +30,33 @@ struct stadion_probe_target {
 	uint32_t size;          /* sizeof(struct stadion_probe_target) */
 	const char *protocol;   /* "HTTP", "HTTPS", "TCP", "COMMAND",
 	                         * "MESOS_HTTP", "MESOS_HTTPS", "MESOS_TCP" */
-	const char *host;       /* address to connect to */
+	const char *host;       /* numeric address to connect to */
 	uint16_t port;          /* resolved port (portIndex or port) */
 	const char *path;       /* HTTP path, NULL means "/" */
 	bool ignore_http1xx;    /* treat 1xx as "no answer yet" */
 	uint32_t timeout_ms;    /* timeoutSeconds * 1000 */
-	const char *command;    /* COMMAND: the shell command */
-	const char *const *env; /* COMMAND: NULL-terminated KEY=VALUE list */
-	const char *sandbox;    /* COMMAND: working directory */
+	const char *command;    /* COMMAND: the shell command (/bin/sh -c) */
+	const char *const *env; /* COMMAND: the task's environment, a
+	                         * NULL-terminated KEY=VALUE list */
+	const char *sandbox;    /* COMMAND: the task's sandbox, its working
+	                         * directory; NULL when it has none */
 	const char *task_id;    /* for messages */
 };
 
-/* Completion: healthy or not, and for "not" a short cause that the task
- * JSON shows as lastFailureCause (borrowed for the duration of the call). */
-typedef void stadion_probe_done_fn(void *done_arg, bool healthy,
+/* A check's verdict. */
+enum stadion_probe_result {
+	STADION_PROBE_UNHEALTHY = 0,
+	STADION_PROBE_HEALTHY = 1,
+	/* No verdict: the answer counts neither way (an HTTP 1xx with
+	 * ignoreHttp1xx). */
+	STADION_PROBE_IGNORED = 2,
+};
+
+/* Completion: the verdict, and for UNHEALTHY a short cause that the task
+ * JSON shows as lastFailureCause (borrowed for the duration of the call;
+ * NULL otherwise). */
+typedef void stadion_probe_done_fn(void *done_arg,
+                                   enum stadion_probe_result result,
                                    const char *cause);
 
 struct stadion_probe_ops {

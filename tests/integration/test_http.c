@@ -195,7 +195,7 @@ static void test_info(void)
 		"name",         "version",         "buildref",
 		"elected",      "leader",          "frameworkId",
 		"marathon_config", "zookeeper_config", "http_config",
-		NULL};
+		"health", NULL};
 	static const char *const http_keys[] = {"http_port", "https_port",
 	                                        NULL};
 	struct json_object *info = get_json(&plain, "/v2/info");
@@ -263,6 +263,16 @@ static void test_info(void)
 
 	hc = tjson_get(info, "http_config");
 	check_exact_keys(hc, http_keys, "/v2/info http_config");
+	{
+		static const char *const health_keys[] = {
+			"killsPaused", "reason", "since", "checkedTasks",
+			"failingTasks", "checksStarted", "lateMsP95", NULL};
+
+		check_exact_keys(tjson_get(info, "health"), health_keys,
+		                 "/v2/info health");
+		CHECK(!json_object_get_boolean(
+			tjson_get(tjson_get(info, "health"), "killsPaused")));
+	}
 	CHECK(member_is(hc, "http_port", json_type_int));
 	CHECK_INT(json_object_get_int64(tjson_get(hc, "http_port")), plain.port);
 	CHECK(member_is(hc, "https_port", json_type_int));
@@ -277,7 +287,8 @@ static void test_plugins_bundled(void)
 	static const char *const ids[] = {
 		"constraint.CLUSTER", "constraint.GROUP_BY", "constraint.IS",
 		"constraint.LIKE", "constraint.MAX_PER", "constraint.UNIQUE",
-		"constraint.UNLIKE", "storage.lmdb", "upgrade.rolling",
+		"constraint.UNLIKE", "probe.command", "probe.http", "probe.tcp",
+		"storage.lmdb", "upgrade.rolling",
 	};
 	const size_t n_ids = sizeof(ids) / sizeof(ids[0]);
 	struct json_object *body = get_json(&plain, "/v2/plugins"), *list;

@@ -325,6 +325,21 @@ static void test_validation(void)
 		 "\"command\":{\"value\":\"true\"}},{\"protocol\":"
 		 "\"MESOS_TCP\"},{\"protocol\":\"MESOS_HTTP\"}]}",
 		 "/", "AppDefinition can contain at most one Mesos health check"},
+		{"{" MINIMAL ",\"healthChecks\":[{\"protocol\":\"UDP\"}]}",
+		 "/healthChecks(0)/protocol",
+		 "unknown protocol UDP; use HTTP, HTTPS, TCP, COMMAND, "
+		 "MESOS_HTTP, MESOS_HTTPS or MESOS_TCP"},
+		{"{" MINIMAL ",\"healthChecks\":[{\"protocol\":\"TCP\","
+		 "\"intervalSeconds\":0}]}",
+		 "/healthChecks(0)/intervalSeconds", "got 0, expected 1 or more"},
+		{"{" MINIMAL ",\"healthChecks\":[{\"protocol\":\"TCP\","
+		 "\"maxConsecutiveFailures\":-1}]}",
+		 "/healthChecks(0)/maxConsecutiveFailures",
+		 "got -1, expected 0 or more"},
+		{"{" MINIMAL ",\"healthChecks\":[{\"protocol\":\"COMMAND\"}]}",
+		 "/healthChecks(0)/command",
+		 "a COMMAND health check needs command.value, the shell command "
+		 "to run"},
 		{"{" MINIMAL ",\"constraints\":[[\"hostname\"]]}",
 		 "/constraints(0)",
 		 "Each constraint must have either 2 or 3 fields"},
@@ -843,8 +858,42 @@ static void test_version_info(void)
 	model_app_free(next);
 }
 
+/* Marathon's health check defaults (reference 4.1) are filled in. */
+static void test_health_defaults(void)
+{
+	struct json_object *out, *hc;
+
+	if (!CHECK_INT(parse("{" MINIMAL ",\"healthChecks\":[{},"
+	                     "{\"protocol\":\"TCP\",\"port\":8080,"
+	                     "\"intervalSeconds\":5},{\"protocol\":"
+	                     "\"COMMAND\",\"command\":{\"value\":\"true\"}}]"
+	                     "}"),
+	               0))
+		return;
+	out = model_app_to_json(app);
+	hc = json_object_array_get_idx(
+		json_object_object_get(out, "healthChecks"), 0);
+	CHECK(json_is(hc, "{\"protocol\":\"HTTP\",\"path\":\"/\","
+	                  "\"portIndex\":0,\"gracePeriodSeconds\":300,"
+	                  "\"intervalSeconds\":60,\"timeoutSeconds\":20,"
+	                  "\"maxConsecutiveFailures\":3,\"delaySeconds\":15,"
+	                  "\"ignoreHttp1xx\":false}"));
+	hc = json_object_array_get_idx(
+		json_object_object_get(out, "healthChecks"), 1);
+	CHECK(json_is(hc, "{\"protocol\":\"TCP\",\"port\":8080,"
+	                  "\"gracePeriodSeconds\":300,\"intervalSeconds\":5,"
+	                  "\"timeoutSeconds\":20,"
+	                  "\"maxConsecutiveFailures\":3,\"delaySeconds\":15}"));
+	hc = json_object_array_get_idx(
+		json_object_object_get(out, "healthChecks"), 2);
+	CHECK(!json_object_object_get_ex(hc, "portIndex", NULL));
+	CHECK(!json_object_object_get_ex(hc, "path", NULL));
+	json_object_put(out);
+}
+
 static CU_TestInfo parse_tests[] = {
 	{"defaults of a minimal app", test_defaults},
+	{"health check defaults", test_health_defaults},
 	{"typed fields", test_typed},
 	{"validation messages and paths", test_validation},
 	{"read errors (Invalid JSON)", test_read_errors},

@@ -94,7 +94,9 @@ static void skeleton_answer(void *arg)
 	/* Unlink before calling done: done may call cancel() for this very
 	 * check, which must then find nothing left to free. */
 	skeleton_unlink(c);
-	c->done(c->done_arg, c->healthy, c->healthy ? NULL : c->cause);
+	c->done(c->done_arg,
+	        c->healthy ? STADION_PROBE_HEALTHY : STADION_PROBE_UNHEALTHY,
+	        c->healthy ? NULL : c->cause);
 	/* A one-shot timer that has fired is still ours to free. */
 	host->timer_stop(host->ctx, c->timer);
 	free(c);
