@@ -10,7 +10,8 @@ build="$top/build"
 # Build and test dependencies, by Debian package name.
 STADION_DEBS="build-essential autoconf automake libtool pkg-config
 	libevent-dev libssl-dev libjson-c-dev libltdl-dev liblmdb-dev
-	libcunit1-dev libzookeeper-mt-dev curl python3 man-db"
+	libcunit1-dev libzookeeper-mt-dev zlib1g-dev zookeeper curl python3
+	man-db"
 
 step() {
 	printf '\n==> %s\n' "$*"
