@@ -18,6 +18,7 @@
 #include "api/api.h"
 #include "driver/driver_local.h"
 #include "fsutil.h"
+#include "leader/leader_store.h"
 #include "log.h"
 #include "stadiond.h"
 
@@ -40,23 +41,21 @@ static int check_supported(const struct flags *f)
 		          f->master);
 		return -1;
 	}
-	if (f->zk != NULL) {
-		log_error("--zk %s: cluster mode (ZooKeeper state and leader "
-		          "election) is not part of this build yet; run "
-		          "without --zk for the embedded LMDB store",
+	if (f->zk != NULL && f->ha) {
+		log_error("--zk %s: leader election is not part of this build "
+		          "yet, and two nodes writing one state would corrupt "
+		          "it; run one stadiond with --zk --disable_ha (state in "
+		          "ZooKeeper, no standbys)",
 		          f->zk);
 		return -1;
 	}
 	return 0;
 }
 
-/* The embedded store, standalone. */
-#define STORE_PLUGIN "lmdb"
-
 static int load_plugins(struct stadiond *d)
 {
 	const struct flags *f = &d->flags;
-	char err[1024], store_dir[4096];
+	char err[1024];
 
 	if (f->plugin_conf != NULL &&
 	    plugin_conf_load(f->plugin_conf, &d->plugin_conf, err,
@@ -64,12 +63,9 @@ static int load_plugins(struct stadiond *d)
 		log_error("%s", err);
 		return -1;
 	}
-	/* The store lives under --data_dir unless --plugin_conf says
-	 * otherwise. */
-	snprintf(store_dir, sizeof(store_dir), "%s/state", f->data_dir);
-	if (plugin_conf_default(&d->plugin_conf, "storage", STORE_PLUGIN,
-	                        "path", store_dir) != 0) {
-		log_error("out of memory configuring the store");
+	if (leader_store_configure(f, &d->plugin_conf, &d->store_name, err,
+	                           sizeof(err)) != 0) {
+		log_error("%s", err);
 		return -1;
 	}
 	d->plugin_host = plugin_host_new(d->base);
@@ -126,7 +122,7 @@ static void state_loaded(void *arg, int rc, const char *errmsg)
 static int open_state(struct stadiond *d)
 {
 	const struct plugin *store = plugin_set_find(
-		d->plugins, STADION_PLUGIN_KIND_STORAGE, STORE_PLUGIN);
+		d->plugins, STADION_PLUGIN_KIND_STORAGE, d->store_name);
 	const struct state_config cfg = {
 		.max_versions = (uint32_t)d->flags.zk_max_versions,
 	};
@@ -134,10 +130,11 @@ static int open_state(struct stadiond *d)
 	int rc = 1; /* still loading */
 
 	if (store == NULL) {
-		log_error("no storage plugin \"" STORE_PLUGIN "\" is loaded "
-		          "(see the plugin lines above); install stadion's "
+		log_error("no storage plugin \"%s\" is loaded (see the "
+		          "plugin lines above for why); install stadion's "
 		          "bundled plugins or point --plugin_dir at a directory "
-		          "holding storage_lmdb.so");
+		          "holding storage_%s.so",
+		          d->store_name, d->store_name);
 		return -1;
 	}
 	d->state = state_new(store->ops, store->state, &cfg);
@@ -149,7 +146,10 @@ static int open_state(struct stadiond *d)
 		log_error("cannot load the state: %s", err.msg);
 		return -1;
 	}
-	while (rc == 1 && event_base_loop(d->base, EVLOOP_ONCE) == 0)
+	/* No event may be pending while a store's own thread works: wait
+	 * for its post() all the same. */
+	while (rc == 1 && event_base_loop(d->base, EVLOOP_ONCE |
+	                                           EVLOOP_NO_EXIT_ON_EMPTY) == 0)
 		;
 	return rc == 0 ? 0 : -1;
 }

@@ -25,6 +25,7 @@ struct stadiond {
 	struct plugin_conf *plugin_conf; /* NULL without --plugin_conf */
 	struct plugin_host *plugin_host;
 	struct plugin_set *plugins;
+	const char *store_name;          /* static: "lmdb" or "zookeeper" */
 	struct state *state;             /* over the storage plugin */
 	struct driver *driver;           /* the local driver */
 	struct sched_place *place;       /* constraints over the driver's

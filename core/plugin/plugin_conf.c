@@ -214,8 +214,11 @@ static struct plugin_conf_entry *entry_get(struct plugin_conf *pc,
 	return e;
 }
 
-int plugin_conf_default(struct plugin_conf **pc, const char *kind,
-                        const char *name, const char *key, const char *value)
+/* Both plugin_conf_default*(): VALUE is owned (and released on every
+ * path). */
+static int conf_default(struct plugin_conf **pc, const char *kind,
+                        const char *name, const char *key,
+                        struct json_object *value)
 {
 	struct plugin_conf_entry *e;
 	struct json_object *v;
@@ -224,16 +227,16 @@ int plugin_conf_default(struct plugin_conf **pc, const char *kind,
 		struct plugin_conf *fresh = calloc(1, sizeof(*fresh));
 
 		if (fresh == NULL)
-			return -1;
+			goto fail_put_value;
 		fresh->root = json_tokener_parse("{\"plugins\": {}}");
 		if (fresh->root == NULL) {
 			free(fresh);
-			return -1;
+			goto fail_put_value;
 		}
 		*pc = fresh;
 	}
-	if ((e = entry_get(*pc, kind, name)) == NULL)
-		return -1;
+	if (value == NULL || (e = entry_get(*pc, kind, name)) == NULL)
+		goto fail_put_value;
 	if (e->conf.obj == NULL) {
 		struct json_object *conf = json_object_new_object();
 		struct json_object *entry_obj = NULL, *plugins;
@@ -242,12 +245,32 @@ int plugin_conf_default(struct plugin_conf **pc, const char *kind,
 		json_object_object_get_ex(plugins, e->id, &entry_obj);
 		if (entry_obj == NULL ||
 		    jsonutil_add(entry_obj, "configuration", conf) != 0)
-			return -1;
+			goto fail_put_value;
 		e->conf.obj = conf;
 	}
-	if (json_object_object_get_ex(e->conf.obj, key, &v))
+	if (json_object_object_get_ex(e->conf.obj, key, &v)) {
+		json_object_put(value);
 		return 0; /* the operator's choice wins */
-	return jsonutil_add(e->conf.obj, key, json_object_new_string(value));
+	}
+	return jsonutil_add(e->conf.obj, key, value);
+
+fail_put_value:
+	json_object_put(value);
+	return -1;
+}
+
+int plugin_conf_default(struct plugin_conf **pc, const char *kind,
+                        const char *name, const char *key, const char *value)
+{
+	return conf_default(pc, kind, name, key,
+	                    json_object_new_string(value));
+}
+
+int plugin_conf_default_int(struct plugin_conf **pc, const char *kind,
+                            const char *name, const char *key, int64_t value)
+{
+	return conf_default(pc, kind, name, key,
+	                    json_object_new_int64(value));
 }
 
 struct plugin_conf_entry *plugin_conf_find(const struct plugin_conf *pc,

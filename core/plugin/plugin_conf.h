@@ -55,6 +55,9 @@ void plugin_conf_free(struct plugin_conf *pc);
  * 0, or -1 when out of memory (*PC is then as it was, or freshly empty). */
 int plugin_conf_default(struct plugin_conf **pc, const char *kind,
                         const char *name, const char *key, const char *value);
+/* The same with an integer VALUE (for the plugin's conf_int()). */
+int plugin_conf_default_int(struct plugin_conf **pc, const char *kind,
+                            const char *name, const char *key, int64_t value);
 /* The entry for plugin (KIND, NAME), or NULL.  PC may be NULL. */
 struct plugin_conf_entry *plugin_conf_find(const struct plugin_conf *pc,
                                            const char *kind, const char *name);
