@@ -288,7 +288,7 @@ static void test_plugins_bundled(void)
 		"constraint.CLUSTER", "constraint.GROUP_BY", "constraint.IS",
 		"constraint.LIKE", "constraint.MAX_PER", "constraint.UNIQUE",
 		"constraint.UNLIKE", "probe.command", "probe.http", "probe.tcp",
-		"storage.lmdb", "upgrade.rolling",
+		"storage.lmdb", "storage.zookeeper", "upgrade.rolling",
 	};
 	const size_t n_ids = sizeof(ids) / sizeof(ids[0]);
 	struct json_object *body = get_json(&plain, "/v2/plugins"), *list;

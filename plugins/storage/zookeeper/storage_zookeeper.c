@@ -139,6 +139,7 @@ struct zk_store {
 	bool stopping;
 
 	size_t outstanding; /* loop thread only: started, not completed */
+	bool dormant;       /* no "hosts": every call is refused */
 };
 
 #define LOG(s, level, ...) (s)->host->log((s)->host->ctx, (level), __VA_ARGS__)
@@ -1204,6 +1205,16 @@ static struct zk_op *op_new(enum zk_op_kind kind, size_t n_elems, void *arg,
 	return op;
 }
 
+/* A dormant store (no "hosts") refuses every call. */
+static int dormant(const struct zk_store *s, struct stadion_err *err)
+{
+	if (!s->dormant)
+		return 0;
+	return stadion_err_set(err, STADION_ENOTSUP,
+	                       "the zookeeper store is not configured (no "
+	                       "\"hosts\"): start stadiond with --zk");
+}
+
 /* Start OP, which is complete (keys copied, checks done). */
 static void submit(struct zk_store *s, struct zk_op *op)
 {
@@ -1236,6 +1247,8 @@ static int zk_get(void *state, const char *key, stadion_storage_get_fn *done,
 	struct zk_op *op;
 	int rc;
 
+	if (dormant(state, err) != 0)
+		return STADION_ENOTSUP;
 	if (done == NULL)
 		return stadion_err_set(err, STADION_EINVAL, "no completion");
 	if ((rc = key_op_new(OP_GET, key, false, arg, &op, err)) != 0)
@@ -1252,6 +1265,8 @@ static int zk_list(void *state, const char *key,
 	struct zk_op *op;
 	int rc;
 
+	if (dormant(state, err) != 0)
+		return STADION_ENOTSUP;
 	if (done == NULL)
 		return stadion_err_set(err, STADION_EINVAL, "no completion");
 	if ((rc = key_op_new(OP_LIST, key, true, arg, &op, err)) != 0)
@@ -1285,6 +1300,8 @@ static int zk_put(void *state, const char *key, const void *value,
 	struct zk_op *op;
 	int rc;
 
+	if (dormant(state, err) != 0)
+		return STADION_ENOTSUP;
 	if (done == NULL)
 		return stadion_err_set(err, STADION_EINVAL, "no completion");
 	if ((rc = key_op_new(OP_PUT, key, false, arg, &op, err)) != 0)
@@ -1306,6 +1323,8 @@ static int zk_del(void *state, const char *key, stadion_storage_done_fn *done,
 	struct zk_op *op;
 	int rc;
 
+	if (dormant(state, err) != 0)
+		return STADION_ENOTSUP;
 	if (done == NULL)
 		return stadion_err_set(err, STADION_EINVAL, "no completion");
 	if ((rc = key_op_new(OP_DEL, key, false, arg, &op, err)) != 0)
@@ -1323,6 +1342,8 @@ static int zk_batch(void *state, const struct stadion_storage_op *ops,
 	struct zk_store *s = state;
 	struct zk_op *op;
 
+	if (dormant(state, err) != 0)
+		return STADION_ENOTSUP;
 	if (done == NULL)
 		return stadion_err_set(err, STADION_EINVAL, "no completion");
 	if (ops == NULL && count > 0)
@@ -1459,9 +1480,21 @@ static int zk_create(const struct stadion_host *host,
 	size_t plen;
 	int rc;
 
-	if (conf_str(host, conf, "hosts", true,
-	             "the ZooKeeper servers, host:port,...", &hosts, err) != 0 ||
-	    conf_str(host, conf, "path", true,
+	if (conf_str(host, conf, "hosts", false, "", &hosts, err) != 0)
+		return err != NULL ? err->code : STADION_EINVAL;
+	/* Installed beside LMDB, loaded by every stadiond: without --zk (no
+	 * hosts) it stays dormant and refuses each call, instead of being
+	 * listed as a refused plugin on every standalone node. */
+	if (hosts == NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			return stadion_err_set(err, STADION_ENOMEM,
+			                       "out of memory");
+		s->host = host;
+		s->dormant = true;
+		*state_r = s;
+		return 0;
+	}
+	if (conf_str(host, conf, "path", true,
 	             "the znode under which the state lives", &path,
 	             err) != 0 ||
 	    conf_str(host, conf, "digest", false, "", &digest, err) != 0)
@@ -1546,6 +1579,10 @@ static void zk_destroy(void *state)
 {
 	struct zk_store *s = state;
 
+	if (s->dormant) {
+		free(s);
+		return;
+	}
 	/* The worker finishes what is queued while ZooKeeper answers, and
 	 * fails the rest at once. */
 	pthread_mutex_lock(&s->lock);
