@@ -1592,8 +1592,29 @@ static void zk_destroy(void *state)
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->worker, NULL);
 	/* The loop has stopped: the posted drain will never run (stadiond
-	 * drops it), so the completions still due are called here, once. */
-	drain(s);
+	 * drops it), so the completions still due are called here, once.
+	 * A completion may start another operation, with the worker gone:
+	 * it fails at once, and its completion runs here too. */
+	for (;;) {
+		struct zk_op *late, *next;
+
+		drain(s);
+		pthread_mutex_lock(&s->lock);
+		late = queue_take(&s->work);
+		pthread_mutex_unlock(&s->lock);
+		if (late == NULL)
+			break;
+		for (; late != NULL; late = next) {
+			next = late->next;
+			if (late->kind != OP_FAILED)
+				op_fail(late, STADION_EIO,
+				        "the ZooKeeper store was closing "
+				        "when this operation started");
+			pthread_mutex_lock(&s->lock);
+			queue_push(&s->done, late);
+			pthread_mutex_unlock(&s->lock);
+		}
+	}
 	if (s->outstanding != 0)
 		LOG(s, STADION_LOG_ERROR,
 		    "%zu operations never completed (completion posting "
