@@ -15,7 +15,9 @@
  *
  * Threading.  Every operation goes through one FIFO queue to one worker
  * thread the plugin owns, which runs it with the synchronous ZooKeeper API
- * (libzookeeper_mt, built with -DTHREADED) and hands the result to a done
+ * (libzookeeper_mt, built with -DTHREADED; gets queued next to each other
+ * are sent together, asynchronously, and waited for as one) and hands the
+ * result to a done
  * queue; the first result that makes it non-empty posts one drain callback
  * to the loop (host->post()), which calls the completions in order.  One
  * thread, one operation at a time: completions come in the order the
@@ -1098,10 +1100,102 @@ static void run_op(struct zk_store *s, struct zk_op *op)
 	}
 }
 
+/* Consecutive gets, in flight together: what a newly elected leader's load
+ * is made of.  One round trip for all instead of one each. */
+#define PIPELINE_MAX 1024
+
+struct aget {
+	struct zk_op *op;
+	char *path;           /* owned */
+	int zrc;
+	char *data;           /* owned copy of the znode data */
+	int len;
+	struct agets *group;
+};
+
+struct agets {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	size_t pending;
+};
+
+static void aget_done(int rc, const char *value, int len,
+                      const struct Stat *stat, const void *data)
+{
+	struct aget *g = (struct aget *)data;
+
+	g->zrc = rc;
+	if (rc == ZOK && len > 0 && (g->data = malloc((size_t)len)) != NULL) {
+		memcpy(g->data, value, (size_t)len);
+		g->len = len;
+	} else if (rc == ZOK && len > 0) {
+		g->zrc = ZSYSTEMERROR;
+	}
+	pthread_mutex_lock(&g->group->lock);
+	if (--g->group->pending == 0)
+		pthread_cond_signal(&g->group->done);
+	pthread_mutex_unlock(&g->group->lock);
+}
+
+/* Run the N gets of OPS (consecutive in the queue) pipelined; any that
+ * meets a connection loss (or cannot be sent) runs alone with run_op(). */
+static void run_gets(struct zk_store *s, struct zk_op **ops, size_t n)
+{
+	struct aget *g = calloc(n, sizeof(*g));
+	struct agets group = {.pending = 0};
+
+	if (g == NULL || wait_connected(s, now_ms() + (uint64_t)s->timeout_ms) !=
+	                         0) {
+		for (size_t i = 0; i < n; i++)
+			run_op(s, ops[i]);
+		free(g);
+		return;
+	}
+	pthread_mutex_init(&group.lock, NULL);
+	pthread_cond_init(&group.done, NULL);
+	for (size_t i = 0; i < n; i++) {
+		g[i].op = ops[i];
+		g[i].group = &group;
+		g[i].zrc = ZCONNECTIONLOSS; /* not sent: run alone below */
+		if ((g[i].path = znode_path(s, ops[i]->elems[0].key)) == NULL)
+			continue;
+		pthread_mutex_lock(&group.lock);
+		group.pending++;
+		pthread_mutex_unlock(&group.lock);
+		if (zoo_aget(s->zh, g[i].path, 0, aget_done, &g[i]) != ZOK) {
+			pthread_mutex_lock(&group.lock);
+			group.pending--;
+			pthread_mutex_unlock(&group.lock);
+		}
+	}
+	pthread_mutex_lock(&group.lock);
+	while (group.pending > 0)
+		pthread_cond_wait(&group.done, &group.lock);
+	pthread_mutex_unlock(&group.lock);
+	for (size_t i = 0; i < n; i++) {
+		struct zk_op *op = ops[i];
+
+		if (is_transient(g[i].zrc) || g[i].zrc == ZSYSTEMERROR)
+			run_op(s, op);
+		else if (g[i].zrc == ZNONODE || (g[i].zrc == ZOK && g[i].len == 0))
+			op_fail(op, STADION_ENOENT, "no such key");
+		else if (g[i].zrc == ZOK)
+			decode(op, g[i].path, g[i].data, (size_t)g[i].len);
+		else
+			op_fail(op, STADION_EIO, "ZooKeeper get of %s failed: %s",
+			        g[i].path, zerror(g[i].zrc));
+		free(g[i].path);
+		free(g[i].data);
+	}
+	pthread_cond_destroy(&group.done);
+	pthread_mutex_destroy(&group.lock);
+	free(g);
+}
+
 static void *worker_main(void *arg)
 {
 	struct zk_store *s = arg;
-	struct zk_op *ops, *next;
+	struct zk_op *ops, *run[PIPELINE_MAX];
 
 	for (;;) {
 		pthread_mutex_lock(&s->lock);
@@ -1111,11 +1205,28 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&s->lock);
 		if (ops == NULL)
 			break; /* stopping, and nothing left */
-		for (; ops != NULL; ops = next) {
-			next = ops->next;
-			if (ops->kind != OP_FAILED)
-				run_op(s, ops);
-			finish(s, ops);
+		while (ops != NULL) {
+			size_t n = 0;
+
+			/* Gets next to each other go together; anything else
+			 * alone, in order. */
+			while (ops != NULL && ops->kind == OP_GET &&
+			       n < PIPELINE_MAX) {
+				run[n++] = ops;
+				ops = ops->next;
+			}
+			if (n > 1) {
+				run_gets(s, run, n);
+			} else if (n == 1) {
+				run_op(s, run[0]);
+			} else {
+				run[n++] = ops;
+				ops = ops->next;
+				if (run[0]->kind != OP_FAILED)
+					run_op(s, run[0]);
+			}
+			for (size_t i = 0; i < n; i++)
+				finish(s, run[i]);
 		}
 	}
 	return NULL;
