@@ -80,9 +80,13 @@ static const struct flag_def flag_defs[] = {
 	F(zk_max_node_size, FLAG_INT, "1024000", 1, INT64_MAX,
 	  "largest stored value in bytes"),
 	F(leader_proxy_connection_timeout, FLAG_INT, "5000", 1, INT64_MAX,
-	  "ms to connect to the leader when proxying"),
+	  "ms to connect to the leader when proxying "
+	  "(also --leader_proxy_connection_timeout_ms)"),
 	F(leader_proxy_read_timeout, FLAG_INT, "10000", 1, INT64_MAX,
-	  "ms to wait for the leader's answer when proxying"),
+	  "ms to wait for the leader's answer when proxying "
+	  "(also --leader_proxy_read_timeout_ms)"),
+	F(leader_proxy_max_open_connections, FLAG_INT, "64", 1, 65536,
+	  "connections a standby keeps open to the leader when proxying"),
 	F(plugin_dir, FLAG_LIST, NULL, 0, 0,
 	  "directory of extra plugins (*.so); repeatable"),
 	F(system_plugin_dir, FLAG_STR, PLUGINS_DIR, 0, 0,
@@ -100,6 +104,16 @@ static const struct flag_def flag_defs[] = {
 
 #define N_FLAGS (sizeof(flag_defs) / sizeof(flag_defs[0]))
 
+/* Other spellings of a flag, on the command line and in the environment:
+ * Marathon's documentation names these timeouts both ways. */
+static const struct flag_alias {
+	const char *alias, *name;
+} flag_aliases[] = {
+	{"leader_proxy_connection_timeout_ms",
+	 "leader_proxy_connection_timeout"},
+	{"leader_proxy_read_timeout_ms", "leader_proxy_read_timeout"},
+};
+
 static void *flag_ptr(struct flags *f, const struct flag_def *d)
 {
 	return (char *)f + d->offset;
@@ -111,6 +125,12 @@ static const struct flag_def *flag_find(const char *name, size_t len)
 		if (strlen(flag_defs[i].name) == len &&
 		    strncmp(flag_defs[i].name, name, len) == 0)
 			return &flag_defs[i];
+	for (size_t i = 0; i < sizeof(flag_aliases) / sizeof(flag_aliases[0]);
+	     i++)
+		if (strlen(flag_aliases[i].alias) == len &&
+		    strncmp(flag_aliases[i].alias, name, len) == 0)
+			return flag_find(flag_aliases[i].name,
+			                 strlen(flag_aliases[i].name));
 	return NULL;
 }
 

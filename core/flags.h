@@ -56,6 +56,7 @@ struct flags {
 	int64_t zk_max_node_size;
 	int64_t leader_proxy_connection_timeout;
 	int64_t leader_proxy_read_timeout;
+	int64_t leader_proxy_max_open_connections;
 	/* Plugins */
 	struct flags_list plugin_dir;
 	char *system_plugin_dir; /* "" disables */

@@ -29,10 +29,16 @@ enum http_method {
 struct http_req;
 typedef void http_handler_fn(struct http_req *req);
 
+/* Route flags. */
+/* Served by every node, leader or standby (/ping, /v2/info): the server's
+ * intercept hook never sees these. */
+#define HTTP_ROUTE_ANY_NODE 1u
+
 struct http_route {
 	unsigned methods;        /* enum http_method bits */
 	const char *pattern;
 	http_handler_fn *handler;
+	unsigned flags;          /* HTTP_ROUTE_* bits */
 };
 
 /* A slice of the matched path. */

@@ -30,6 +30,7 @@ static const char *status_reason(int status)
 	case 202: return "Accepted";
 	case 204: return "No Content";
 	case 302: return "Found";
+	case 307: return "Temporary Redirect";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -104,6 +105,46 @@ const char *http_req_body(struct http_req *req, size_t *len_r)
 	p = evbuffer_pullup(in, -1);
 	*len_r = len;
 	return (const char *)p;
+}
+
+enum evhttp_cmd_type http_req_command(const struct http_req *req)
+{
+	return req->ev != NULL ? evhttp_request_get_command(req->ev)
+	                       : EVHTTP_REQ_GET;
+}
+
+const char *http_req_uri(const struct http_req *req)
+{
+	const char *uri, *p;
+
+	if (req->ev == NULL)
+		return NULL;
+	uri = evhttp_request_get_uri(req->ev);
+	if (uri == NULL || uri[0] == '/' || (p = strstr(uri, "://")) == NULL)
+		return uri;
+	/* Absolute form: what follows the authority. */
+	p = strchr(p + 3, '/');
+	return p != NULL ? p : "/";
+}
+
+const struct evkeyvalq *http_req_headers(const struct http_req *req)
+{
+	if (req->ev == NULL)
+		return NULL;
+	return evhttp_request_get_input_headers(req->ev);
+}
+
+const char *http_req_peer(const struct http_req *req)
+{
+	struct evhttp_connection *conn;
+	char *address = NULL;
+	ev_uint16_t port = 0;
+
+	if (req->ev == NULL ||
+	    (conn = evhttp_request_get_connection(req->ev)) == NULL)
+		return NULL;
+	evhttp_connection_get_peer(conn, &address, &port);
+	return address;
 }
 
 void http_reply_header(struct http_req *req, const char *name,
@@ -288,6 +329,58 @@ out_done:
 		done(body, len, arg);
 }
 
+/* Headers that describe one connection, not the answer: the connection
+ * to our client gets its own. */
+static bool hop_by_hop(const char *name)
+{
+	static const char *const names[] = {
+		"Connection", "Keep-Alive", "Transfer-Encoding",
+		"Content-Length", "TE", "Trailer", "Upgrade",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return true;
+	return strncasecmp(name, "Proxy-", 6) == 0;
+}
+
+void http_reply_proxied(struct http_req *req, int status, const char *reason,
+                        const struct evkeyvalq *headers, struct evbuffer *body)
+{
+	struct evkeyvalq *out_headers;
+	struct evbuffer *out;
+	struct evkeyval *kv;
+
+	if (req->replied) {
+		log_error("BUG: second reply to %s", req->path);
+		return;
+	}
+	req->replied = true;
+	if (req->is_copy && !copy_can_send(req)) {
+		copy_free(req);
+		return;
+	}
+	out_headers = evhttp_request_get_output_headers(req->ev);
+	if (headers != NULL)
+		TAILQ_FOREACH(kv, headers, next) {
+			if (!hop_by_hop(kv->key) ||
+			    (req->method == HTTP_HEAD &&
+			     strcasecmp(kv->key, "Content-Length") == 0))
+				evhttp_add_header(out_headers, kv->key,
+				                  kv->value);
+		}
+	out = evbuffer_new();
+	/* libevent would send a body after a HEAD answer too. */
+	if (out != NULL && body != NULL && req->method != HTTP_HEAD)
+		evbuffer_add_buffer(out, body);
+	evhttp_send_reply(req->ev, status,
+	                  reason != NULL ? reason : status_reason(status), out);
+	if (out != NULL)
+		evbuffer_free(out);
+	if (req->is_copy)
+		copy_free(req);
+}
+
 void http_reply_raw(struct http_req *req, int status, const char *content_type,
                     const void *body, size_t len)
 {
@@ -371,6 +464,18 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 	                          req.method == HTTP_HEAD ? HTTP_GET | HTTP_HEAD
 	                                                  : req.method,
 	                          req.path, &req.match);
+	/* A standby hands over every path but the node's own, unrouted ones
+	 * too: the leader may know routes this node does not. */
+	if (server->conf.intercept != NULL &&
+	    (found != HTTP_ROUTE_FOUND ||
+	     !(req.match.route->flags & HTTP_ROUTE_ANY_NODE)) &&
+	    server->conf.intercept(server->conf.app, &req)) {
+		if (!req.replied && !req.deferred) {
+			log_error("BUG: intercepted %s without a reply", req.path);
+			http_reply_message(&req, 500, "Internal error: no reply");
+		}
+		goto out_free;
+	}
 	switch (found) {
 	case HTTP_ROUTE_FOUND:
 		req.match.route->handler(&req);

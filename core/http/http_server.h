@@ -63,6 +63,14 @@ struct http_server_conf {
 	/* The leader's URL for X-Marathon-Leader ("http://host:port"), or
 	 * NULL when there is none; called for every reply. */
 	const char *(*leader_url)(void *app);
+	/* Cluster mode: called with the request before it is served, for
+	 * every request whose route lacks HTTP_ROUTE_ANY_NODE, including
+	 * those that match no route (a standby proxies every path, its
+	 * 404s and 405s too).  True: the hook took REQ (it replied, or
+	 * deferred REQ with http_req_defer() and replies later); false:
+	 * served here as usual.  NULL: everything is served here (a
+	 * standalone daemon, or the leader). */
+	bool (*intercept)(void *app, struct http_req *req);
 };
 
 /* Listen on CONF's address and port.  On failure ERR says why and what to
@@ -101,6 +109,19 @@ int http_req_query_bool(const struct http_req *req, const char *name,
 const char *http_req_header(const struct http_req *req, const char *name);
 /* Request body (NUL-terminated copy owned by the request) and its length. */
 const char *http_req_body(struct http_req *req, size_t *len_r);
+/* What a proxy needs to forward REQ; each is NULL (the method
+ * EVHTTP_REQ_GET) on a deferred copy whose client went away. */
+/* The method as libevent's client sends it (TRACE and CONNECT too). */
+enum evhttp_cmd_type http_req_command(const struct http_req *req);
+/* The request target as the client sent it: path and query, not decoded
+ * (an absolute "http://host/p?q" target is reduced to "/p?q"); owned by
+ * REQ. */
+const char *http_req_uri(const struct http_req *req);
+/* All request headers, in the client's order; owned by REQ. */
+const struct evkeyvalq *http_req_headers(const struct http_req *req);
+/* The client's address ("127.0.0.1", "::1"); owned by libevent, valid
+ * while REQ is. */
+const char *http_req_peer(const struct http_req *req);
 /* Add a response header. */
 void http_reply_header(struct http_req *req, const char *name,
                        const char *value);
@@ -119,6 +140,16 @@ typedef void http_body_done_fn(const void *body, size_t len, void *arg);
 void http_reply_ref(struct http_req *req, int status, const char *content_type,
                     const void *body, size_t len, http_body_done_fn *done,
                     void *arg);
+/* Pass on the answer of another server (the leader, to a standby's
+ * client) as it is: STATUS and REASON (NULL: the usual one), HEADERS
+ * (borrowed) but the hop-by-hop ones (Connection, Keep-Alive,
+ * Transfer-Encoding, Content-Length, TE, Trailer, Upgrade, Proxy-*), and
+ * the bytes of BODY (NULL: none), which are moved out of it (BODY stays
+ * the caller's).  None of our own headers are added: the answer carries
+ * its server's.  To HEAD, the Content-Length from HEADERS is kept and no
+ * body sent. */
+void http_reply_proxied(struct http_req *req, int status, const char *reason,
+                        const struct evkeyvalq *headers, struct evbuffer *body);
 /* Reply {"message": <formatted text>}. */
 void http_reply_message(struct http_req *req, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -96,6 +96,7 @@ static void check_defaults(void)
 	CU_ASSERT_EQUAL(f.zk_max_node_size, 1024000);
 	CU_ASSERT_EQUAL(f.leader_proxy_connection_timeout, 5000);
 	CU_ASSERT_EQUAL(f.leader_proxy_read_timeout, 10000);
+	CU_ASSERT_EQUAL(f.leader_proxy_max_open_connections, 64);
 	CU_ASSERT_EQUAL(f.plugin_dir.n, 0);
 	CU_ASSERT_PTR_NULL(f.plugin_dir.items);
 	CHECK_STR(f.system_plugin_dir, PLUGINS_DIR);
@@ -395,6 +396,32 @@ static void test_errors(void)
 	             "unknown flag --nope; see stadiond --help");
 }
 
+/* The leader proxy's timeouts also answer to their "_ms" spellings, on
+ * the command line and in the environment. */
+static void test_aliases(void)
+{
+	CU_ASSERT_EQUAL(parse(ARGV("--leader_proxy_connection_timeout_ms", "7",
+	                           "--leader_proxy_read_timeout_ms=8",
+	                           "--leader_proxy_max_open_connections", "3"),
+	                      NO_ENV),
+	                FLAGS_OK);
+	CU_ASSERT_EQUAL(f.leader_proxy_connection_timeout, 7);
+	CU_ASSERT_EQUAL(f.leader_proxy_read_timeout, 8);
+	CU_ASSERT_EQUAL(f.leader_proxy_max_open_connections, 3);
+	CU_ASSERT_EQUAL(parse(NO_ARGS,
+	                      ENV("MARATHON_LEADER_PROXY_READ_TIMEOUT_MS=9")),
+	                FLAGS_OK);
+	CU_ASSERT_EQUAL(f.leader_proxy_read_timeout, 9);
+	/* Errors name the flag by its own name. */
+	CU_ASSERT_EQUAL(parse(ARGV("--leader_proxy_read_timeout_ms", "0"),
+	                      NO_ENV),
+	                FLAGS_ERROR);
+	CHECK_CONTAINS(err, "--leader_proxy_read_timeout must be");
+	CU_ASSERT_EQUAL(parse(ARGV("--leader_proxy_max_open_connections", "0"),
+	                      NO_ENV),
+	                FLAGS_ERROR);
+}
+
 static void test_help_version(void)
 {
 	CU_ASSERT_EQUAL(parse(ARGV("--help"), NO_ENV), FLAGS_HELP);
@@ -441,6 +468,7 @@ static void test_usage(void)
 }
 
 static CU_TestInfo flags_tests[] = {
+	{"_ms aliases of the leader proxy timeouts", test_aliases},
 	{"defaults", test_defaults},
 	{"--flag value and --flag=value", test_value_spellings},
 	{"booleans and --disable_", test_booleans},

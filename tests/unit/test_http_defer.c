@@ -68,8 +68,8 @@ static void h_now(struct http_req *req)
 }
 
 static const struct http_route routes[] = {
-	{HTTP_GET | HTTP_POST | HTTP_HEAD, "/later/{x*}", h_later},
-	{HTTP_GET, "/now", h_now},
+	{HTTP_GET | HTTP_POST | HTTP_HEAD, "/later/{x*}", h_later, 0},
+	{HTTP_GET, "/now", h_now, 0},
 };
 
 /* A free loopback port: bind to port 0 and ask which one we got. */

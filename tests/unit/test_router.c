@@ -34,14 +34,15 @@ enum {
 };
 
 static const struct http_route routes[N_ROUTES] = {
-	[R_APPS] = {HTTP_GET | HTTP_POST, "/v2/apps", handler},
-	[R_TASKS] = {HTTP_GET | HTTP_DELETE, "/v2/apps/{id*}/tasks", handler},
-	[R_TASK] = {HTTP_DELETE, "/v2/apps/{id*}/tasks/{task}", handler},
-	[R_VERSION] = {HTTP_GET, "/v2/apps/{id*}/versions/{version}", handler},
-	[R_RESTART] = {HTTP_POST, "/v2/apps/{id*}/restart", handler},
+	[R_APPS] = {HTTP_GET | HTTP_POST, "/v2/apps", handler, 0},
+	[R_TASKS] = {HTTP_GET | HTTP_DELETE, "/v2/apps/{id*}/tasks", handler, 0},
+	[R_TASK] = {HTTP_DELETE, "/v2/apps/{id*}/tasks/{task}", handler, 0},
+	[R_VERSION] = {HTTP_GET, "/v2/apps/{id*}/versions/{version}",
+	               handler, 0},
+	[R_RESTART] = {HTTP_POST, "/v2/apps/{id*}/restart", handler, 0},
 	[R_APP] = {HTTP_GET | HTTP_PUT | HTTP_PATCH | HTTP_DELETE,
-	           "/v2/apps/{id*}", handler},
-	[R_PING] = {HTTP_GET, "/ping", handler},
+	           "/v2/apps/{id*}", handler, 0},
+	[R_PING] = {HTTP_GET, "/ping", handler, 0},
 };
 
 static bool params_are(const struct http_match *m, const char *const *want,
@@ -226,9 +227,9 @@ static void test_trailing_and_empty(void)
 static void test_too_many_params(void)
 {
 	static const struct http_route many[] = {
-		{HTTP_GET, "/four/{a}/{b}/{c}/{d}", handler},
-		{HTTP_GET, "/five/{a}/{b}/{c}/{d}/{e}", handler},
-		{HTTP_GET, "/rest/{a}/{b}/{c}/{d}/{rest*}", handler},
+		{HTTP_GET, "/four/{a}/{b}/{c}/{d}", handler, 0},
+		{HTTP_GET, "/five/{a}/{b}/{c}/{d}/{e}", handler, 0},
+		{HTTP_GET, "/rest/{a}/{b}/{c}/{d}/{rest*}", handler, 0},
 	};
 	const size_t n = sizeof(many) / sizeof(many[0]);
 	static const char *const four[] = {"1", "2", "3", "4"};
