@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/thread.h>
@@ -18,6 +19,7 @@
 #include "api/api.h"
 #include "driver/driver_local.h"
 #include "fsutil.h"
+#include "leader/leader_proxy.h"
 #include "leader/leader_store.h"
 #include "log.h"
 #include "stadiond.h"
@@ -39,14 +41,6 @@ static int check_supported(const struct flags *f)
 		log_error("--master %s: this build runs tasks only on the "
 		          "embedded local driver; use --master local",
 		          f->master);
-		return -1;
-	}
-	if (f->zk != NULL && f->ha) {
-		log_error("--zk %s: leader election is not part of this build "
-		          "yet, and two nodes writing one state would corrupt "
-		          "it; run one stadiond with --zk --disable_ha (state in "
-		          "ZooKeeper, no standbys)",
-		          f->zk);
 		return -1;
 	}
 	return 0;
@@ -100,26 +94,23 @@ static int load_plugins(struct stadiond *d)
 	return 0;
 }
 
-/* Standalone, this node is the leader. */
+/* X-Marathon-Leader on every reply: this node standalone, whoever the
+ * election found in cluster mode (none while nobody leads). */
 static const char *leader_url(void *app)
 {
-	const struct stadiond *d = app;
+	struct stadiond *d = app;
+	const char *id = stadiond_leader(d);
 
+	if (id == NULL)
+		return NULL;
+	snprintf(d->leader_url, sizeof(d->leader_url), "http://%s", id);
 	return d->leader_url;
 }
 
-static void state_loaded(void *arg, int rc, const char *errmsg)
-{
-	int *rc_r = arg;
-
-	*rc_r = rc;
-	if (rc != 0)
-		log_error("cannot load the state: %s", errmsg);
-}
-
-/* Open the repository over the store and load it, running the loop until
- * the load is done: nothing is served before the state is known. */
-static int open_state(struct stadiond *d)
+/* Open the repository over the store and start loading it; DONE(D, RC)
+ * runs on the loop once the load is over (RC 0: loaded).  -1 when the
+ * load cannot even start. */
+static int open_state(struct stadiond *d, state_done_fn *done)
 {
 	const struct plugin *store = plugin_set_find(
 		d->plugins, STADION_PLUGIN_KIND_STORAGE, d->store_name);
@@ -127,7 +118,6 @@ static int open_state(struct stadiond *d)
 		.max_versions = (uint32_t)d->flags.zk_max_versions,
 	};
 	struct stadion_err err = {0};
-	int rc = 1; /* still loading */
 
 	if (store == NULL) {
 		log_error("no storage plugin \"%s\" is loaded (see the "
@@ -142,16 +132,36 @@ static int open_state(struct stadiond *d)
 		log_error("out of memory opening the state");
 		return -1;
 	}
-	if (state_load(d->state, state_loaded, &rc, &err) != 0) {
+	if (state_load(d->state, done, d, &err) != 0) {
 		log_error("cannot load the state: %s", err.msg);
 		return -1;
 	}
+	return 0;
+}
+
+static void state_loaded_sync(void *arg, int rc, const char *errmsg)
+{
+	struct stadiond *d = arg;
+
+	d->load_rc = rc;
+	if (rc != 0)
+		log_error("cannot load the state: %s", errmsg);
+}
+
+/* Standalone: load the state before anything is served, running the loop
+ * until the load is done. */
+static int open_state_sync(struct stadiond *d)
+{
+	d->load_rc = 1; /* still loading */
+	if (open_state(d, state_loaded_sync) != 0)
+		return -1;
 	/* No event may be pending while a store's own thread works: wait
 	 * for its post() all the same. */
-	while (rc == 1 && event_base_loop(d->base, EVLOOP_ONCE |
-	                                           EVLOOP_NO_EXIT_ON_EMPTY) == 0)
+	while (d->load_rc == 1 &&
+	       event_base_loop(d->base, EVLOOP_ONCE |
+	                                        EVLOOP_NO_EXIT_ON_EMPTY) == 0)
 		;
-	return rc == 0 ? 0 : -1;
+	return d->load_rc == 0 ? 0 : -1;
 }
 
 /* The local driver, with its agents (--local_agents, or this host). */
@@ -258,9 +268,118 @@ static int open_scheduler(struct stadiond *d)
 	return 0;
 }
 
-static int start(struct stadiond *d)
+/* The scheduler runs: stop reaping children, they are the tasks the
+ * driver adopts. */
+static void now_acting(struct stadiond *d)
+{
+	if (d->sig_chld != NULL) {
+		event_free(d->sig_chld);
+		d->sig_chld = NULL;
+	}
+	d->acting = true;
+	log_info("stadiond is the leader and serves the API");
+}
+
+/* A take-over that cannot finish: leave, so that another node (or this
+ * one, afresh) leads. */
+static void give_up(struct stadiond *d)
+{
+	log_error("this node cannot take over as leader (see above); "
+	          "stepping down and starting afresh");
+	d->reexec = true;
+	event_base_loopexit(d->base, NULL);
+}
+
+static void taken_over(void *arg, int rc, const char *errmsg)
+{
+	struct stadiond *d = arg;
+
+	/* stop() frees the store, which ends the load it was doing. */
+	if (d->stopping)
+		return;
+	if (rc != 0) {
+		log_error("cannot load the state: %s", errmsg);
+		give_up(d);
+		return;
+	}
+	/* Reconciliation before any kill: the tracker adopts every task the
+	 * state records, and the sweep and the deployments wait until each
+	 * has reported (resume_deployments). */
+	if (open_driver(d) != 0 || open_scheduler(d) != 0) {
+		give_up(d);
+		return;
+	}
+	now_acting(d);
+}
+
+/* The election's news.  Elected: load the state and take over. */
+static void leader_changed(void *arg)
+{
+	struct stadiond *d = arg;
+
+	api_leader_changed(d);
+	if (!leader_is_self(d->leader) || d->opening)
+		return;
+	d->opening = true;
+	log_info("elected: loading the state");
+	if (open_state(d, taken_over) != 0)
+		give_up(d);
+}
+
+/* A standby's children are tasks it started as a former leader, before
+ * it was replaced by a fresh process (leader_reexec): the new leader
+ * watches them, this process only reaps them. */
+static void on_sigchld(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+static int start_election(struct stadiond *d, char **argv)
 {
 	const struct flags *f = &d->flags;
+	const struct leader_config lc = {
+		.base = d->base,
+		.zk = f->zk,
+		.session_timeout_ms = (int)f->zk_session_timeout,
+		.self_id = d->self_id,
+		.changed = leader_changed,
+		.arg = d,
+		.argv = argv,
+	};
+	const struct leader_proxy_config pc = {
+		.base = d->base,
+		.connect_timeout_ms = f->leader_proxy_connection_timeout,
+		.read_timeout_ms = f->leader_proxy_read_timeout,
+		.max_connections = (unsigned)f->leader_proxy_max_open_connections,
+		.self_id = d->self_id,
+	};
+	char err[1024];
+
+	if ((d->proxy = leader_proxy_new(&pc)) == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	d->sig_chld = evsignal_new(d->base, SIGCHLD, on_sigchld, d);
+	if (d->sig_chld == NULL || evsignal_add(d->sig_chld, NULL) != 0) {
+		log_error("cannot install the SIGCHLD handler");
+		return -1;
+	}
+	on_sigchld(SIGCHLD, 0, d);
+	if ((d->leader = leader_new(&lc, err, sizeof(err))) == NULL) {
+		log_error("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int start(struct stadiond *d, char **argv)
+{
+	const struct flags *f = &d->flags;
+	const bool cluster = f->zk != NULL && f->ha;
 	struct http_server_conf hc = {
 		.address = f->http_address,
 		.port = (uint16_t)f->http_port,
@@ -269,13 +388,14 @@ static int start(struct stadiond *d)
 		.n_routes = api_n_routes,
 		.app = d,
 		.leader_url = leader_url,
+		.intercept = api_leader_intercept,
 	};
 	char err[512];
 
 	if (check_supported(f) != 0)
 		return -1;
-	snprintf(d->leader_url, sizeof(d->leader_url), "http://%s:%lld",
-	         f->hostname, (long long)f->http_port);
+	snprintf(d->self_id, sizeof(d->self_id), "%s:%lld", f->hostname,
+	         (long long)f->http_port);
 	if (fsutil_mkdir_p(f->data_dir, 0750) != 0) {
 		log_error("cannot create --data_dir %s: %s; create it or "
 		          "choose another directory",
@@ -287,13 +407,22 @@ static int start(struct stadiond *d)
 		log_error("cannot create the event loop");
 		return -1;
 	}
-	if (load_plugins(d) != 0 || open_state(d) != 0 ||
-	    open_driver(d) != 0 || open_scheduler(d) != 0)
+	if (load_plugins(d) != 0)
 		return -1;
+	/* Standalone, nothing is served before the state is loaded; a
+	 * cluster node serves (and proxies) from the start. */
+	if (!cluster) {
+		if (open_state_sync(d) != 0 || open_driver(d) != 0 ||
+		    open_scheduler(d) != 0)
+			return -1;
+		now_acting(d);
+	}
 	if (http_server_new(d->base, &hc, &d->http, err, sizeof(err)) != 0) {
 		log_error("%s", err);
 		return -1;
 	}
+	if (cluster && start_election(d, argv) != 0)
+		return -1;
 	d->sig_term = evsignal_new(d->base, SIGTERM, on_signal, d);
 	d->sig_int = evsignal_new(d->base, SIGINT, on_signal, d);
 	if (d->sig_term == NULL || d->sig_int == NULL ||
@@ -302,18 +431,23 @@ static int start(struct stadiond *d)
 		log_error("cannot install signal handlers");
 		return -1;
 	}
-	log_info("stadiond %s listening on %s:%lld (standalone, data in %s)",
+	log_info("stadiond %s listening on %s:%lld (%s, data in %s)",
 	         PACKAGE_VERSION, f->http_address, (long long)f->http_port,
+	         cluster ? "cluster node, electing" : "standalone",
 	         f->data_dir);
 	return 0;
 }
 
 static void stop(struct stadiond *d)
 {
+	d->stopping = true;
 	if (d->sig_term != NULL)
 		event_free(d->sig_term);
 	if (d->sig_int != NULL)
 		event_free(d->sig_int);
+	/* Before the server: requests in flight to the leader get their
+	 * 503 while their clients are still there. */
+	leader_proxy_free(d->proxy);
 	http_server_free(d->http);
 	/* Before the plugins: running restart steps end() in the upgrade
 	 * plugin. */
@@ -332,6 +466,11 @@ static void stop(struct stadiond *d)
 	state_free(d->state);
 	plugin_host_free(d->plugin_host);
 	plugin_conf_free(d->plugin_conf);
+	/* After the store: its last writes are done before the session
+	 * closes and the next node, elected at once, loads the state. */
+	leader_free(d->leader);
+	if (d->sig_chld != NULL)
+		event_free(d->sig_chld);
 	if (d->base != NULL)
 		event_base_free(d->base);
 	flags_free(&d->flags);
@@ -342,6 +481,7 @@ int main(int argc, char **argv)
 	struct stadiond d = {0};
 	char err[512];
 	int level, rc = EXIT_FAILURE;
+	bool reexec;
 
 	switch (flags_parse(&d.flags, argc, argv, environ, err, sizeof(err))) {
 	case FLAGS_HELP:
@@ -375,11 +515,15 @@ int main(int argc, char **argv)
 	/* A client that hangs up mid-reply must not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);
 
-	if (start(&d) == 0 && event_base_dispatch(d.base) == 0) {
-		log_info("stadiond stopped");
+	if (start(&d, argv) == 0 && event_base_dispatch(d.base) == 0) {
+		log_info(d.reexec ? "stadiond steps down and starts afresh"
+		                  : "stadiond stopped");
 		rc = EXIT_SUCCESS;
 	}
 out_stop:
+	reexec = d.reexec;
 	stop(&d);
+	if (reexec)
+		leader_reexec(argv);
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include "driver/driver.h"
 #include "flags.h"
 #include "health/health.h"
+#include "leader/leader.h"
 #include "http/http_server.h"
 #include "plugin/plugin_conf.h"
 #include "plugin/plugin_host.h"
@@ -35,7 +36,38 @@ struct stadiond {
 	struct health *health;           /* health checks */
 	struct http_server *http;
 	struct event *sig_term, *sig_int;
+	/* Cluster mode (--zk, HA on); NULL standalone, where this node
+	 * always leads. */
+	struct leader *leader;
+	/* The scheduler is open: this node leads and has loaded the state.
+	 * Until then only the routes marked HTTP_ROUTE_ANY_NODE run here. */
+	bool acting;
+	bool opening;                    /* elected, loading the state */
+	bool stopping;                   /* stop() has begun */
+	int load_rc;                     /* 1 while loading, then its rc */
+	/* Replace the process by a fresh one after the loop ends
+	 * (DELETE /v2/leader, a failed take-over). */
+	bool reexec;
+	struct event *sig_chld;          /* standby: reaps former tasks */
+	struct leader_proxy *proxy;      /* cluster mode: to the leader */
+	struct leader_wait *waiting;     /* requests waiting for a leader
+	                                  * (api_leader.c) */
+	char self_id[300];               /* "host:port" of this node */
 	char leader_url[320];            /* "http://host:port" of the leader */
 };
+
+/* "host:port" of the current leader, NULL when none is known. */
+static inline const char *stadiond_leader(const struct stadiond *d)
+{
+	if (d->leader == NULL)
+		return d->self_id;
+	return leader_current(d->leader);
+}
+
+/* This node is the elected leader (possibly still loading the state). */
+static inline bool stadiond_elected(const struct stadiond *d)
+{
+	return d->leader == NULL || leader_is_self(d->leader);
+}
 
 #endif /* STADION_STADIOND_H */

@@ -18,6 +18,18 @@ extern const size_t api_n_routes;
 void api_ping(struct http_req *req);
 /* api_info.c: GET /v2/info */
 void api_info(struct http_req *req);
+/* api_leader.c: /v2/leader */
+void api_leader_get(struct http_req *req);    /* GET /v2/leader */
+void api_leader_delete(struct http_req *req); /* DELETE /v2/leader */
+/* The HTTP server's intercept hook (http_server_conf): on a node that
+ * does not act as the leader, every route not marked HTTP_ROUTE_ANY_NODE
+ * is proxied to the leader (/v2/events redirected), waits up to 2.5 s
+ * while no leader is known, or gets a 503. */
+struct stadiond;
+bool api_leader_intercept(void *app, struct http_req *req);
+/* The election's news reached the daemon: requests waiting for a leader
+ * go on. */
+void api_leader_changed(struct stadiond *d);
 /* api_plugins.c: GET /v2/plugins */
 void api_plugins(struct http_req *req);
 

@@ -77,11 +77,6 @@ void api_info(struct http_req *req)
 	const struct flags *f = &d->flags;
 	struct json_object *info = json_object_new_object();
 	struct json_object *http = json_object_new_object();
-	char leader[300];
-
-	/* Standalone, this node is always the leader. */
-	snprintf(leader, sizeof(leader), "%s:%lld", f->hostname,
-	         (long long)f->http_port);
 	json_object_object_add(http, "http_port",
 	                       json_object_new_int64(f->http_port));
 	json_object_object_add(http, "https_port",
@@ -91,13 +86,18 @@ void api_info(struct http_req *req)
 	                       json_object_new_string(MARATHON_API_VERSION));
 	json_object_object_add(info, "buildref",
 	                       json_object_new_string(PACKAGE_NAME " " PACKAGE_VERSION));
-	json_object_object_add(info, "elected", json_object_new_boolean(1));
-	json_object_object_add(info, "leader", json_object_new_string(leader));
+	/* Answered by every node: a standby says who leads. */
+	json_object_object_add(info, "elected",
+	                       json_object_new_boolean(stadiond_elected(d)));
+	json_object_object_add(info, "leader",
+	                       str_or_null(stadiond_leader(d)));
 	json_object_object_add(info, "frameworkId", NULL);
 	json_object_object_add(info, "marathon_config", marathon_config(f));
 	json_object_object_add(info, "zookeeper_config", zookeeper_config(f));
 	json_object_object_add(info, "http_config", http);
 	/* stadion's own: the health-kill circuit breaker (docs/api.md). */
-	json_object_object_add(info, "health", health_info_json(d->health));
+	if (d->acting)
+		json_object_object_add(info, "health",
+		                       health_info_json(d->health));
 	http_reply_json(req, 200, info);
 }
