@@ -753,15 +753,19 @@ static void commit_done(void *arg, int rc, const char *errmsg)
 		return;
 	}
 	if (rc != 0) {
+		/* Too big is the definition's fault, not the store's:
+		 * retrying cannot help. */
+		const bool too_big = rc == STADION_ETOOBIG;
 		char msg[512];
 
 		snprintf(msg, sizeof(msg),
-		         "The change was not stored: %s; nothing changed, "
-		         "retry when the storage is back",
-		         errmsg);
+		         "The change was not stored: %s; nothing changed%s",
+		         errmsg,
+		         too_big ? "" : ", retry when the storage is back");
 		log_error("%s", msg);
 		dep_free(r, f->dep);
-		reply(f->done, f->arg, 503, NULL, NULL, NULL, msg);
+		reply(f->done, f->arg, too_big ? 422 : 503, NULL, NULL, NULL,
+		      msg);
 		goto out;
 	}
 	for (size_t i = 0; i < f->n_cancel; i++) {

@@ -146,6 +146,51 @@ static void test_state_in_zk(void)
 	CHECK_INT(daemon_stop(&b), 0);
 }
 
+/* An app whose stored form needs a znode over --zk_max_node_size: the
+ * creation fails with an error that names the limit, and nothing of it is
+ * stored, also for a node started afterwards. */
+static void test_node_over_limit(void)
+{
+	/* Compression off: 40 KB of padding must stay 40 KB. */
+	const char *args[] = {"--zk", zk_url, "--disable_ha",
+	                      "--zk_max_node_size", "16384",
+	                      "--disable_zk_compression",
+	                      "--local_agents", agents_path, NULL};
+	enum { PAD = 40000 };
+	static char body[PAD + 256];
+	struct daemon a = {0};
+	struct http_resp r = {0};
+	int n;
+
+	if (!CHECK(zk_up) || !CHECK_INT(daemon_start(&a, args), 0))
+		return;
+	CHECK_INT(post_app(&a, "/big/small"), 201);
+	n = snprintf(body, sizeof(body),
+	             "{\"id\":\"/big/large\",\"cmd\":\"sleep 1000\","
+	             "\"cpus\":0.01,\"mem\":16,\"instances\":1,"
+	             "\"env\":{\"PAD\":\"");
+	memset(body + n, 'x', PAD);
+	strcpy(body + n + PAD, "\"}}");
+	if (CHECK_INT(daemon_call(&a, "POST", "/v2/apps", NULL, body, &r), 0)) {
+		CHECK_INT(r.status, 422);
+		CHECK_CONTAINS(r.body, "over max_value_bytes (16384)");
+		CHECK_CONTAINS(r.body, "nothing changed");
+	}
+	http_resp_free(&r);
+	CHECK_INT(get_status(&a, "/v2/apps/big/large"), 404);
+	CHECK_INT(get_status(&a, "/v2/apps/big/small"), 200);
+	CHECK_INT(daemon_json(&a, "GET", "/v2/deployments", NULL, NULL), 200);
+	/* What ZooKeeper holds says the same to a fresh node. */
+	daemon_stop_with(&a, SIGKILL);
+	if (!CHECK_INT(daemon_start(&a, args), 0))
+		return;
+	CHECK_INT(get_status(&a, "/v2/apps/big/large"), 404);
+	CHECK_INT(get_status(&a, "/v2/apps/big/small"), 200);
+	/* And the store still takes writes. */
+	CHECK_INT(post_app(&a, "/big/after"), 201);
+	CHECK_INT(daemon_stop(&a), 0);
+}
+
 struct burst {
 	struct daemon *d;
 	int status[BURST];
@@ -214,6 +259,8 @@ out_stop_a:
 static CU_TestInfo zk_tests[] = {
 	{"malformed --zk URLs refused", test_flags},
 	{"the state lives in ZooKeeper", test_state_in_zk},
+	{"a znode over the limit: a clear error, nothing stored",
+	 test_node_over_limit},
 	{"ZooKeeper restarted in a burst of writes", test_zk_restart_in_burst},
 	CU_TEST_INFO_NULL,
 };
