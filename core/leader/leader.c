@@ -260,7 +260,10 @@ static int look(struct leader *l, bool *standing)
 			         "and starts afresh as a candidate", data);
 			leader_reexec(l->argv);
 		}
-		publish(l, data, false);
+		/* Our own id in another session's candidate: what this
+		 * process left before it replaced itself, until ZooKeeper
+		 * expires that session.  Nobody leads meanwhile. */
+		publish(l, strcmp(data, l->self_id) == 0 ? NULL : data, false);
 	}
 	return ZOK;
 }

@@ -770,10 +770,10 @@ static void test_refuse_bad_agents(void)
 
 static void test_refuse_zk(void)
 {
-	static const char *const args[] = {"--zk", "zk://localhost:2181/marathon",
+	static const char *const args[] = {"--zk", "zk://localhost:2181",
 	                                   NULL};
 
-	check_exit(args, -1, "--zk");
+	check_exit(args, -1, "the path (/stadion) is missing");
 }
 
 static void test_refuse_port_in_use(void)
@@ -817,7 +817,7 @@ static CU_TestInfo refuse_tests[] = {
 	{"--http_port=70000: exit 2", test_refuse_port_out_of_range},
 	{"unknown flag: exit 2", test_refuse_unknown_flag},
 	{"--master zk://...: refused", test_refuse_mesos_master},
-	{"--zk: refused", test_refuse_zk},
+	{"--zk without a path: refused", test_refuse_zk},
 	{"no storage plugin: refused", test_refuse_no_store},
 	{"bad --local_agents: refused", test_refuse_bad_agents},
 	{"port in use: refused", test_refuse_port_in_use},

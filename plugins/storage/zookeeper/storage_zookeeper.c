@@ -127,6 +127,7 @@ struct zk_store {
 	struct ACL_vector *acl;          /* static: open, or creator-only */
 
 	zhandle_t *zh;                   /* worker (and create/destroy) only */
+	bool base_made;                  /* worker only: the base path exists */
 	char *buf;                       /* owned, worker only: get buffer */
 	size_t buf_len;
 
@@ -1051,12 +1052,43 @@ static int exec_put_fast(struct zk_store *s, struct zk_op *op, bool *done_r)
 }
 
 /* Run OP to its result, through connection losses and conflicts. */
+static int make_base(struct zk_store *s, struct stadion_err *err);
+
+/* The base path, made by the first operation rather than at create():
+ * a cluster node starts, and serves as a standby, while ZooKeeper is
+ * down.  0, or -1 with OP failed once DEADLINE is past. */
+static int ensure_base(struct zk_store *s, struct zk_op *op,
+                       uint64_t deadline)
+{
+	const struct timespec pause = {0, 100 * 1000000L};
+	struct stadion_err err = {0};
+
+	while (!s->base_made) {
+		if (wait_connected(s, deadline) == 0 && make_base(s, &err) == 0) {
+			s->base_made = true;
+			break;
+		}
+		if (now_ms() >= deadline) {
+			op_fail(op, err.code != 0 ? err.code : STADION_ETIMEDOUT,
+			        "%s", err.msg[0] != '\0'
+			                  ? err.msg
+			                  : "ZooKeeper was not reachable within "
+			                    "zk_timeout");
+			return -1;
+		}
+		nanosleep(&pause, NULL);
+	}
+	return 0;
+}
+
 static void run_op(struct zk_store *s, struct zk_op *op)
 {
 	uint64_t deadline = now_ms() + (uint64_t)s->timeout_ms;
 	int conflicts = 0, zrc;
 	bool done = false;
 
+	if (ensure_base(s, op, deadline) != 0)
+		return;
 	for (;;) {
 		if (wait_connected(s, deadline) != 0) {
 			op_fail(op, STADION_ETIMEDOUT,
@@ -1144,8 +1176,8 @@ static void run_gets(struct zk_store *s, struct zk_op **ops, size_t n)
 	struct aget *g = calloc(n, sizeof(*g));
 	struct agets group = {.pending = 0};
 
-	if (g == NULL || wait_connected(s, now_ms() + (uint64_t)s->timeout_ms) !=
-	                         0) {
+	if (g == NULL || !s->base_made ||
+	    wait_connected(s, now_ms() + (uint64_t)s->timeout_ms) != 0) {
 		for (size_t i = 0; i < n; i++)
 			run_op(s, ops[i]);
 		free(g);
@@ -1660,16 +1692,6 @@ static int zk_create(const struct stadion_host *host,
 		                     s->hosts, strerror(errno));
 		goto fail_free_store;
 	}
-	if (wait_connected(s, now_ms() + (uint64_t)s->timeout_ms) != 0) {
-		rc = stadion_err_set(err, STADION_ETIMEDOUT,
-		                     "ZooKeeper at %s was not reachable within "
-		                     "%d ms: start the ensemble, or check "
-		                     "--zk",
-		                     s->hosts, s->timeout_ms);
-		goto fail_free_store;
-	}
-	if ((rc = make_base(s, err)) != 0)
-		goto fail_free_store;
 	if (pthread_create(&s->worker, NULL, worker_main, s) != 0) {
 		rc = stadion_err_set(err, STADION_EIO,
 		                     "cannot start the worker thread");
