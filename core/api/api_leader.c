@@ -120,7 +120,7 @@ static void wait_for_leader(struct stadiond *d, struct http_req *req)
 	const struct timeval tv = {LEADER_WAIT_MS / 1000,
 	                           (LEADER_WAIT_MS % 1000) * 1000};
 	struct leader_wait *w = calloc(1, sizeof(*w));
-	struct http_req *copy;
+	struct http_req *copy = NULL;
 
 	if (w == NULL || (copy = http_req_defer(req)) == NULL ||
 	    (w->timer = evtimer_new(d->base, wait_expired, w)) == NULL ||
@@ -128,7 +128,9 @@ static void wait_for_leader(struct stadiond *d, struct http_req *req)
 		if (w != NULL && w->timer != NULL)
 			event_free(w->timer);
 		free(w);
-		http_reply_message(req, 503, "out of memory");
+		/* A successful defer moved the request into the copy. */
+		http_reply_message(copy != NULL ? copy : req, 503,
+		                   "out of memory");
 		return;
 	}
 	w->req = copy;

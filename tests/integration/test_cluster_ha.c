@@ -410,9 +410,11 @@ out_stop:
 static void test_zk_outage(void)
 {
 	struct cluster c = {0};
+	struct http_resp r = {0};
 	char before[4096], after[4096];
 	int l, l2;
 	pid_t pids[NODES];
+	int64_t t0;
 
 	if (!cluster_start(&c, "outage") ||
 	    !CHECK((l = wait_leader(&c, -1, 20000)) >= 0))
@@ -434,6 +436,16 @@ static void test_zk_outage(void)
 	CHECK(daemon_log_contains(&c.node[l], "stops leading"));
 	CHECK_INT(daemon_json(&c.node[l], "GET", "/v2/leader", NULL, NULL),
 	          404);
+	/* A call held for a leader that does not come: 503 after 2.5 s. */
+	t0 = harness_now_ms();
+	if (CHECK_INT(daemon_call(&c.node[l], "POST", "/v2/apps", NULL,
+	                          app_body, &r),
+	              0)) {
+		CHECK_INT(r.status, 503);
+		CHECK_CONTAINS(r.body, "Could not determine the current leader");
+		CHECK(harness_now_ms() - t0 >= 2400);
+	}
+	http_resp_free(&r);
 	CHECK_INT(zk_server_restart(&zk), 0);
 	if (!CHECK((l2 = wait_leader(&c, -1, FAILOVER_WAIT_MS)) >= 0))
 		goto out_stop;
