@@ -22,6 +22,7 @@
 
 #include "lib/cu_run.h"
 #include "lib/harness.h"
+#include "lib/testfs.h"
 #include "lib/tjson.h"
 
 #define CT_JSON "application/json; charset=utf-8"
@@ -285,15 +286,9 @@ static int suite_init(void)
 		"{\"hostname\":\"h2\",\"cpus\":4,\"mem\":4096,\"disk\":10000,"
 		"\"ports\":\"31000-31200\",\"simulated\":true}]";
 	const char *args[] = {"--local_agents", agents_path, NULL};
-	FILE *f;
-	int fd;
 
-	snprintf(agents_path, sizeof(agents_path),
-	         "/tmp/test_api_apps-agents-XXXXXX");
-	if ((fd = mkstemp(agents_path)) < 0 || (f = fdopen(fd, "w")) == NULL)
-		return -1;
-	fputs(agents, f);
-	if (fclose(f) != 0)
+	if (!testfs_write_temp(agents_path, sizeof(agents_path),
+	                       "test_api_apps-agents", agents))
 		return -1;
 	return daemon_start(&dmn, args) == 0 ? 0 : -1;
 }

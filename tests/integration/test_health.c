@@ -24,6 +24,7 @@
 
 #include "lib/cu_run.h"
 #include "lib/harness.h"
+#include "lib/testfs.h"
 #include "lib/tjson.h"
 
 #define POLL_MS 100
@@ -519,27 +520,14 @@ static void test_kill_relaunch(void)
 
 /* ---- suites ------------------------------------------------------------- */
 
-static int write_file(char *path, size_t len, const char *tmpl,
-                      const char *text)
-{
-	FILE *f;
-	int fd;
-
-	snprintf(path, len, "%s", tmpl);
-	if ((fd = mkstemp(path)) < 0 || (f = fdopen(fd, "w")) == NULL)
-		return -1;
-	fputs(text, f);
-	return fclose(f);
-}
-
 static int suite_init(void)
 {
 	char cmd[3 * PATH_MAX];
 
-	if (write_file(server_path, sizeof(server_path),
-	               "/tmp/test_health-server-XXXXXX", server_py) != 0 ||
-	    write_file(tls_server_path, sizeof(tls_server_path),
-	               "/tmp/test_health-tls-XXXXXX", tls_server_py) != 0)
+	if (!testfs_write_temp(server_path, sizeof(server_path),
+	                       "test_health-server", server_py) ||
+	    !testfs_write_temp(tls_server_path, sizeof(tls_server_path),
+	                       "test_health-tls", tls_server_py))
 		return -1;
 	snprintf(tls_dir, sizeof(tls_dir), "/tmp/test_health-cert-XXXXXX");
 	if (mkdtemp(tls_dir) == NULL)
@@ -576,11 +564,11 @@ static int tight_init(void)
 {
 	const char *args[] = {"--local_agents", agents_path, NULL};
 
-	if (write_file(agents_path, sizeof(agents_path),
-	               "/tmp/test_health-agents-XXXXXX",
-	               "[{\"hostname\":\"127.0.0.1\",\"cpus\":0.6,"
-	               "\"mem\":512,\"disk\":100,"
-	               "\"ports\":\"31000-31010\"}]") != 0)
+	if (!testfs_write_temp(agents_path, sizeof(agents_path),
+	                       "test_health-agents",
+	                       "[{\"hostname\":\"127.0.0.1\",\"cpus\":0.6,"
+	                       "\"mem\":512,\"disk\":100,"
+	                       "\"ports\":\"31000-31010\"}]"))
 		return -1;
 	return daemon_start(&tight, args) == 0 ? 0 : -1;
 }
