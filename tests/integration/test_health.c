@@ -70,38 +70,19 @@ static const char tls_server_py[] =
 static char tls_server_path[PATH_MAX];
 static char tls_dir[PATH_MAX];
 
+/* daemon_json(), with the answer on stderr when it is an error: what a
+ * failed CHECK_INT(status, ...) cannot show. */
 static struct json_object *djson(const struct daemon *d, const char *method,
                                  const char *path, const char *body,
                                  int *status_r)
 {
-	struct http_resp resp;
-	struct json_object *o = NULL;
+	struct json_object *o;
 
-	*status_r = daemon_call(d, method, path, NULL, body, &resp) == 0
-	                    ? resp.status
-	                    : -1;
-	if (*status_r > 0 && resp.body_len > 0)
-		o = http_resp_json(&resp);
+	*status_r = daemon_json(d, method, path, body, &o);
 	if (*status_r >= 400)
 		fprintf(stderr, "\n%s %s: %d %s\n", method, path, *status_r,
-		        resp.body);
-	http_resp_free(&resp);
+		        o != NULL ? json_object_to_json_string(o) : "");
 	return o;
-}
-
-static struct json_object *get_app(const struct daemon *d, const char *id)
-{
-	char path[256];
-	int status;
-	struct json_object *body, *app;
-
-	snprintf(path, sizeof(path), "/v2/apps%s", id);
-	body = djson(d, "GET", path, NULL, &status);
-	app = tjson_get(body, "app");
-	if (app != NULL)
-		json_object_get(app);
-	json_object_put(body);
-	return app;
 }
 
 static bool post_app(const struct daemon *d, const char *body)
@@ -122,18 +103,8 @@ static void delete_app(const struct daemon *d, const char *id)
 	json_object_put(djson(d, "DELETE", path, NULL, &status));
 	CHECK_INT(status, 200);
 	/* Gone means its processes are dead: none outlives the test. */
-	for (int i = 0; i < POLL_TRIES; i++) {
-		struct http_resp resp;
-		int st = daemon_call(d, "GET", path, NULL, NULL, &resp) == 0
-		                 ? resp.status
-		                 : -1;
-
-		http_resp_free(&resp);
-		if (st == 404)
-			return;
-		usleep(POLL_MS * 1000);
-	}
-	CHECK(!"the app was deleted");
+	if (!daemon_wait_status(d, path, 404, POLL_TRIES * POLL_MS))
+		CHECK(!"the app was deleted");
 }
 
 /* The first health result of task I of APP, or NULL. */
@@ -151,7 +122,7 @@ static struct json_object *wait_counts(const struct daemon *d, const char *id,
                                        int64_t unhealthy)
 {
 	for (int i = 0; i < POLL_TRIES; i++) {
-		struct json_object *app = get_app(d, id);
+		struct json_object *app = daemon_get_app(d, id);
 
 		if (tjson_int(app, "tasksRunning") == running &&
 		    tjson_int(app, "tasksHealthy") == healthy &&
@@ -267,7 +238,7 @@ static void test_http_replaced(void)
 		bool both = false;
 
 		for (int i = 0; i < POLL_TRIES && !both; i++) {
-			app = get_app(&dmn, "/web");
+			app = daemon_get_app(&dmn, "/web");
 			both = tjson_int(app, "tasksRunning") == 2 &&
 			       tjson_int(app, "tasksUnhealthy") == 1;
 			json_object_put(app);
@@ -468,7 +439,7 @@ static void test_grace(void)
 	/* Several intervals: with maxConsecutiveFailures 1, two counted
 	 * failures would have killed it. */
 	sleep(4);
-	app = get_app(&dmn, "/grace");
+	app = daemon_get_app(&dmn, "/grace");
 	CHECK_STR(task_id(app, 0, later, sizeof(later)), first);
 	CHECK_INT(tjson_int(app, "tasksUnhealthy"), 0);
 	CHECK_INT(tjson_len(tjson_get(tjson_at(tjson_get(app, "tasks"), 0),

@@ -44,19 +44,14 @@ static const char *const rack_of[] = {"r1", "r1", "r1", "r2", "r2"};
 
 /* ---- HTTP ---------------------------------------------------------------- */
 
+/* METHOD PATH with BODY (may be NULL) on dmn: the parsed JSON answer (NULL
+ * when none) and the status in *STATUS_R (-1 on a transport failure). */
 static struct json_object *call_json(const char *method, const char *path,
                                      const char *body, int *status_r)
 {
-	struct http_resp resp;
-	struct json_object *o = NULL;
+	struct json_object *o;
 
-	*status_r = -1;
-	if (daemon_call(&dmn, method, path, NULL, body, &resp) == 0) {
-		*status_r = resp.status;
-		if (resp.body_len > 0)
-			o = http_resp_json(&resp);
-	}
-	http_resp_free(&resp);
+	*status_r = daemon_json(&dmn, method, path, body, &o);
 	return o;
 }
 

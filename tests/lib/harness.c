@@ -1412,6 +1412,18 @@ struct json_object *daemon_get_json(const struct daemon *d, const char *path)
 	return NULL;
 }
 
+struct json_object *daemon_get_app(const struct daemon *d, const char *id)
+{
+	char path[256];
+	struct json_object *body = NULL, *app;
+
+	snprintf(path, sizeof(path), "/v2/apps%s", id);
+	daemon_json(d, "GET", path, NULL, &body);
+	app = json_object_get(json_at(body, "app"));
+	json_object_put(body);
+	return app;
+}
+
 struct json_object *json_at(struct json_object *o, const char *path)
 {
 	while (o != NULL && path != NULL && *path != '\0') {
@@ -1471,6 +1483,27 @@ bool wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms)
 			return false;
 		sleep_ms(WAIT_POLL_MS);
 	}
+}
+
+struct wait_status {
+	const struct daemon *d;
+	const char *path;
+	int status;
+};
+
+static bool status_is(void *arg)
+{
+	const struct wait_status *w = arg;
+
+	return daemon_json(w->d, "GET", w->path, NULL, NULL) == w->status;
+}
+
+bool daemon_wait_status(const struct daemon *d, const char *path, int status,
+                        int timeout_ms)
+{
+	struct wait_status w = {.d = d, .path = path, .status = status};
+
+	return wait_until(status_is, &w, timeout_ms);
 }
 
 void harness_sleep_ms(long ms)
