@@ -25,6 +25,7 @@
 #include "lib/cu_run.h"
 #include "lib/harness.h"
 #include "lib/testfs.h"
+#include "lib/testnet.h"
 #include "lib/tjson.h"
 
 #define POLL_MS 100
@@ -176,22 +177,6 @@ static bool deploying(const struct daemon *d)
 
 	json_object_put(list);
 	return any;
-}
-
-/* A loopback port nobody listens on (bound, then released). */
-static int free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
 }
 
 /* ---- HTTP: healthy, then 500, then replaced before the kill ------------- */
@@ -356,7 +341,8 @@ static void test_tcp_refused(void)
 	         "\"port\":%d,\"gracePeriodSeconds\":0,"
 	         "\"intervalSeconds\":1,\"timeoutSeconds\":1,"
 	         "\"maxConsecutiveFailures\":0}]}",
-	         free_port());
+	         /* A loopback port nobody listens on. */
+	         testnet_free_port());
 	if (!post_app(&dmn, body))
 		return;
 	app = wait_counts(&dmn, "/tcp", 1, 0, 1);

@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 
 #include "lib/harness.h"
+#include "lib/testnet.h"
 
 extern char **environ;
 
@@ -919,23 +920,14 @@ static void remove_data_dir(struct daemon *d)
 }
 
 /* A free TCP port on 127.0.0.1 (free now: the daemon binds it soon after),
- * or 0. */
+ * or 0 with a message. */
 static uint16_t free_port(void)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET,
-	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	uint16_t port = 0;
+	uint16_t port = testnet_free_port();
 
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	else
+	if (port == 0)
 		fprintf(stderr, "harness: cannot find a free port: %s\n",
 		        strerror(errno));
-	if (fd >= 0)
-		close(fd);
 	return port;
 }
 
