@@ -22,6 +22,7 @@
 
 #include "driver/driver_local.h"
 #include "fsutil.h"
+#include "spawnutil.h"
 #include "log.h"
 
 #ifndef P_PIDFD
@@ -778,7 +779,6 @@ static int spawn_in(const char *sandbox, const char *path, char *const argv[],
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t none, all;
 	char out[PATH_MAX], errf[PATH_MAX];
 	int rc;
 
@@ -789,21 +789,10 @@ static int spawn_in(const char *sandbox, const char *path, char *const argv[],
 		return ENAMETOOLONG;
 	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
 		return rc;
-	if ((rc = posix_spawnattr_init(&attr)) != 0)
-		goto destroy_fa;
-	sigemptyset(&none);
-	sigfillset(&all);
 	/* Own process group: killed as a whole, and out of the daemon's
-	 * (a ^C or a signal to the daemon's group does not reach it).  A
-	 * clean signal state: the loop's blocked or ignored signals must not
-	 * leak into the task. */
-	if ((rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-	                                   POSIX_SPAWN_SETSIGMASK |
-	                                   POSIX_SPAWN_SETSIGDEF)) != 0 ||
-	    (rc = posix_spawnattr_setpgroup(&attr, 0)) != 0 ||
-	    (rc = posix_spawnattr_setsigmask(&attr, &none)) != 0 ||
-	    (rc = posix_spawnattr_setsigdefault(&attr, &all)) != 0)
-		goto destroy_attr;
+	 * (a ^C to the daemon's group does not reach it). */
+	if ((rc = spawnutil_attr_init(&attr)) != 0)
+		goto destroy_fa;
 	/* Files, not pipes: nothing breaks when the daemon goes away. */
 	if ((rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
 	                                           O_RDONLY, 0)) != 0 ||

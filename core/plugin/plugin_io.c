@@ -19,6 +19,7 @@
 
 #include "plugin/plugin_host.h"
 #include "plugin/plugin_io.h"
+#include "spawnutil.h"
 
 /* A status line longer than this is no HTTP server's. */
 #define STATUS_LINE_MAX 8192
@@ -366,24 +367,13 @@ static int spawn_child(const struct stadion_spawn *req, pid_t *pid_r)
 	static char *const no_env[] = {NULL};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t none, all;
 	int rc;
 
 	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
 		return rc;
-	if ((rc = posix_spawnattr_init(&attr)) != 0)
+	/* Its own group, to be killed as a whole at the timeout. */
+	if ((rc = spawnutil_attr_init(&attr)) != 0)
 		goto out_destroy_fa;
-	sigemptyset(&none);
-	sigfillset(&all);
-	/* Its own group, to be killed as a whole at the timeout; a clean
-	 * signal state, as the loop's must not leak into it. */
-	if ((rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-	                                   POSIX_SPAWN_SETSIGMASK |
-	                                   POSIX_SPAWN_SETSIGDEF)) != 0 ||
-	    (rc = posix_spawnattr_setpgroup(&attr, 0)) != 0 ||
-	    (rc = posix_spawnattr_setsigmask(&attr, &none)) != 0 ||
-	    (rc = posix_spawnattr_setsigdefault(&attr, &all)) != 0)
-		goto out_destroy_attr;
 	for (int fd = 0; fd <= 2; fd++)
 		if ((rc = posix_spawn_file_actions_addopen(
 			     &fa, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY,

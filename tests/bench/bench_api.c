@@ -64,6 +64,7 @@
 #include <event2/keyvalq_struct.h>
 #include <json-c/json.h>
 
+#include "bench/bench_server.h"
 #include "lib/harness.h"
 #include "lib/testfs.h"
 
@@ -675,83 +676,23 @@ out:
 	return rc;
 }
 
-/* The bare server: one evhttp on its own loop and thread, answering every
- * request with BODY as application/json. */
-struct bare {
-	struct event_base *base;
-	struct evhttp *http;
-	struct event *stop_ev;
-	int stop_pipe[2];
-	uint16_t port;
-	pthread_t thread;
+/* The bare server's answer to every request: BODY as application/json
+ * (borrowed from the caller of compare_get()). */
+struct bare_body {
 	const char *body;
-	size_t body_len;
+	size_t len;
 };
 
 static void bare_cb(struct evhttp_request *req, void *arg)
 {
-	struct bare *b = arg;
+	const struct bare_body *b = arg;
 	struct evbuffer *out = evbuffer_new();
 
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	                  "Content-Type", "application/json; charset=utf-8");
-	evbuffer_add_reference(out, b->body, b->body_len, NULL, NULL);
+	evbuffer_add_reference(out, b->body, b->len, NULL, NULL);
 	evhttp_send_reply(req, 200, "OK", out);
 	evbuffer_free(out);
-}
-
-static void bare_stop_cb(evutil_socket_t fd, short what, void *arg)
-{
-	event_base_loopexit(arg, NULL);
-}
-
-static void *bare_main(void *arg)
-{
-	struct bare *b = arg;
-
-	event_base_dispatch(b->base);
-	return NULL;
-}
-
-static int bare_start(struct bare *b, const char *body, size_t len)
-{
-	struct evhttp_bound_socket *bound;
-	struct sockaddr_in sin;
-	socklen_t slen = sizeof(sin);
-	int one = 1;
-
-	memset(b, 0, sizeof(*b));
-	b->body = body;
-	b->body_len = len;
-	if (pipe(b->stop_pipe) != 0 || (b->base = event_base_new()) == NULL ||
-	    (b->http = evhttp_new(b->base)) == NULL ||
-	    (bound = evhttp_bind_socket_with_handle(b->http, "127.0.0.1",
-	                                            0)) == NULL ||
-	    getsockname(evhttp_bound_socket_get_fd(bound),
-	                (struct sockaddr *)&sin, &slen) != 0)
-		return -1;
-	b->port = ntohs(sin.sin_port);
-	/* As stadiond's listener: accepted sockets inherit TCP_NODELAY. */
-	setsockopt(evhttp_bound_socket_get_fd(bound), IPPROTO_TCP, TCP_NODELAY,
-	           &one, sizeof(one));
-	evhttp_set_gencb(b->http, bare_cb, b);
-	b->stop_ev = event_new(b->base, b->stop_pipe[0], EV_READ, bare_stop_cb,
-	                       b->base);
-	if (b->stop_ev == NULL || event_add(b->stop_ev, NULL) != 0 ||
-	    pthread_create(&b->thread, NULL, bare_main, b) != 0)
-		return -1;
-	return 0;
-}
-
-static void bare_stop(struct bare *b)
-{
-	if (write(b->stop_pipe[1], "x", 1) == 1)
-		pthread_join(b->thread, NULL);
-	event_free(b->stop_ev);
-	evhttp_free(b->http);
-	event_base_free(b->base);
-	close(b->stop_pipe[0]);
-	close(b->stop_pipe[1]);
 }
 
 /* Measure PATH on D and the same bytes from a bare evhttp server. */
@@ -759,7 +700,8 @@ static int compare_get(const struct daemon *d, const char *path,
                        const char *what, double seconds)
 {
 	struct http_resp resp;
-	struct bare b;
+	struct bare_body body;
+	struct bench_server b;
 	struct load ld = {.path = path, .seconds = seconds};
 	double ours, bare;
 
@@ -780,19 +722,23 @@ static int compare_get(const struct daemon *d, const char *path,
 		printf("http: %ld of stadiond's answers were not 200 with "
 		       "%zu bytes\n",
 		       ld.bad, ld.expect_bytes);
-	if (bare_start(&b, resp.body, resp.body_len) != 0) {
+	body.body = resp.body;
+	body.len = resp.body_len;
+	/* TCP_NODELAY as stadiond's listener: the same sockets, the same
+	 * bytes. */
+	if (bench_server_start(&b, bare_cb, &body, true) != 0) {
 		fprintf(stderr, "bench_api: the bare server did not start\n");
 		http_resp_free(&resp);
 		return -1;
 	}
 	ld.port = b.port;
 	if (run_load(&ld) != 0) {
-		bare_stop(&b);
+		bench_server_stop(&b);
 		http_resp_free(&resp);
 		return -1;
 	}
 	bare = ld.responses / seconds;
-	bare_stop(&b);
+	bench_server_stop(&b);
 	printf("http: GET %s (%s, %zu bytes): stadiond %.0f req/s (%.1f "
 	       "MB/s), bare evhttp with the same bytes %.0f req/s; ratio "
 	       "%.2f (goal >= 0.5), %d keep-alive connections\n",

@@ -43,6 +43,7 @@
 #include <event2/http.h>
 #include <json-c/json.h>
 
+#include "bench/bench_server.h"
 #include "lib/harness.h"
 #include "lib/testfs.h"
 #include "lib/tjson.h"
@@ -57,69 +58,11 @@ static double now_s(void)
 
 /* ---- the target server ---------------------------------------------------- */
 
-struct target {
-	struct event_base *base;
-	struct evhttp *http;
-	struct event *stop_ev;
-	int stop_pipe[2];
-	uint16_t port;
-	pthread_t thread;
-};
-
+/* Every check healthy: 200 with no body. */
 static void target_cb(struct evhttp_request *req, void *arg)
 {
 	(void)arg;
 	evhttp_send_reply(req, 200, "OK", NULL);
-}
-
-static void target_stop_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	event_base_loopexit(arg, NULL);
-}
-
-static void *target_main(void *arg)
-{
-	struct target *t = arg;
-
-	event_base_dispatch(t->base);
-	return NULL;
-}
-
-static int target_start(struct target *t)
-{
-	struct evhttp_bound_socket *bound;
-	struct sockaddr_in sin;
-	socklen_t slen = sizeof(sin);
-
-	memset(t, 0, sizeof(*t));
-	if (pipe(t->stop_pipe) != 0 || (t->base = event_base_new()) == NULL ||
-	    (t->http = evhttp_new(t->base)) == NULL ||
-	    (bound = evhttp_bind_socket_with_handle(t->http, "127.0.0.1",
-	                                            0)) == NULL ||
-	    getsockname(evhttp_bound_socket_get_fd(bound),
-	                (struct sockaddr *)&sin, &slen) != 0)
-		return -1;
-	t->port = ntohs(sin.sin_port);
-	evhttp_set_gencb(t->http, target_cb, t);
-	t->stop_ev = event_new(t->base, t->stop_pipe[0], EV_READ,
-	                       target_stop_cb, t->base);
-	if (t->stop_ev == NULL || event_add(t->stop_ev, NULL) != 0 ||
-	    pthread_create(&t->thread, NULL, target_main, t) != 0)
-		return -1;
-	return 0;
-}
-
-static void target_stop(struct target *t)
-{
-	if (write(t->stop_pipe[1], "x", 1) == 1)
-		pthread_join(t->thread, NULL);
-	event_free(t->stop_ev);
-	evhttp_free(t->http);
-	event_base_free(t->base);
-	close(t->stop_pipe[0]);
-	close(t->stop_pipe[1]);
 }
 
 /* ---- the floor: bare checks at the same rate ------------------------------ */
@@ -288,7 +231,7 @@ int main(int argc, char **argv)
 	double seconds = argc > 3 ? atof(argv[3]) : 20;
 	char scratch[PATH_MAX], agents[PATH_MAX + 32], body[1024];
 	const char *args[] = {"--local_agents", agents, NULL};
-	struct target tgt;
+	struct bench_server tgt;
 	struct daemon d;
 	struct http_resp resp;
 	double t0, cpu0, cpu1, w0, w1, floor_cpu, floor_p95, rate;
@@ -303,7 +246,7 @@ int main(int argc, char **argv)
 	}
 	rate = (double)n / (double)interval;
 	if (!testfs_mkdtemp(scratch, sizeof(scratch), "bench-health") ||
-	    target_start(&tgt) != 0) {
+	    bench_server_start(&tgt, target_cb, NULL, false) != 0) {
 		fprintf(stderr, "bench_health: cannot set up: %s\n",
 		        strerror(errno));
 		return 1;
@@ -376,7 +319,7 @@ int main(int argc, char **argv)
 out_daemon:
 	daemon_stop(&d);
 out_target:
-	target_stop(&tgt);
+	bench_server_stop(&tgt);
 	testfs_rm_tree(scratch);
 	return rc;
 }

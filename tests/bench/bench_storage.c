@@ -30,11 +30,8 @@
 
 #include <stadion/storage.h>
 
+#include "bench/bench_store.h"
 #include "log.h"
-#include "plugin/plugin_conf.h"
-#include "plugin/plugin_host.h"
-#include "plugin/plugin_loader.h"
-#include "lib/testfs.h"
 
 #ifndef LMDB_PLUGIN
 #define LMDB_PLUGIN "plugins/storage/lmdb/.libs/storage_lmdb.so"
@@ -146,17 +143,13 @@ int main(int argc, char **argv)
 	const char *tmpl = getenv("STORAGE_CONF");
 	const char *t = getenv("TMPDIR"), *name = getenv("STORAGE_NAME");
 	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 500;
-	char dir[PATH_MAX], sub[PATH_MAX + 32], so[PATH_MAX + 32];
-	char conf[PATH_MAX + 256], errbuf[512];
-	struct event_base *evb = NULL;
-	struct plugin_host *host = NULL;
-	struct plugin_conf *pconf = NULL;
-	struct plugin_set *set = NULL;
+	char dir[PATH_MAX], sub[PATH_MAX + 32];
+	char conf[PATH_MAX + 256];
+	struct bench_store st = {0};
 	double floor_s = 0, seq_s = 0, burst_s, floor_rate, seq, burst, dt;
 	MDB_env *raw = NULL;
 	MDB_dbi dbi;
 	int status = 1;
-	FILE *f;
 
 	if (n == 0)
 		n = 500;
@@ -176,10 +169,6 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	snprintf(so, sizeof(so), "%s/plugin.so", dir);
-	snprintf(sub, sizeof(sub), "%s/plugin_conf.json", dir);
-	if (!testfs_copy_file(src, so) || (f = fopen(sub, "w")) == NULL)
-		goto out;
 	if (tmpl != NULL && tmpl[0] != '\0') {
 		/* Only @DIR@ at most once is supported here. */
 		const char *at = strstr(tmpl, "@DIR@");
@@ -192,18 +181,7 @@ int main(int argc, char **argv)
 	} else {
 		snprintf(conf, sizeof(conf), "{\"path\": \"%s/plugin\"}", dir);
 	}
-	fprintf(f, "{\"plugins\": {\"s\": {\"plugin\": \"storage\", "
-	           "\"implementation\": \"%s\", \"configuration\": %s}}}\n",
-	        name, conf);
-	fclose(f);
-	if (plugin_conf_load(sub, &pconf, errbuf, sizeof(errbuf)) != 0) {
-		fprintf(stderr, "%s\n", errbuf);
-		goto out;
-	}
-	if ((evb = event_base_new()) == NULL ||
-	    (host = plugin_host_new(evb)) == NULL ||
-	    (set = plugin_set_new(host, pconf)) == NULL ||
-	    plugin_set_load_file(set, so) != 0)
+	if (bench_store_open(&st, dir, src, name, conf) != 0)
 		goto out;
 
 	/* fsync times drift with whatever else the disk does: alternate the
@@ -214,13 +192,12 @@ int main(int argc, char **argv)
 		if ((dt = raw_run(raw, dbi, r * n, chunk)) < 0)
 			goto out;
 		floor_s += dt;
-		if ((dt = plugin_run(evb, set->loaded->ops, set->loaded->state,
-		                     r * n, chunk, 1)) < 0)
+		if ((dt = plugin_run(st.evb, st.ops, st.state, r * n, chunk,
+		                     1)) < 0)
 			goto out;
 		seq_s += dt;
 	}
-	burst_s = plugin_run(evb, set->loaded->ops, set->loaded->state,
-	                     ROUNDS * n, n, n);
+	burst_s = plugin_run(st.evb, st.ops, st.state, ROUNDS * n, n, n);
 	if (burst_s <= 0)
 		goto out;
 	floor_rate = (double)n / floor_s;
@@ -238,11 +215,7 @@ int main(int argc, char **argv)
 	       burst, burst / floor_rate);
 	status = 0;
 out:
-	plugin_set_free(set);
-	plugin_host_free(host);
-	plugin_conf_free(pconf);
-	if (evb != NULL)
-		event_base_free(evb);
+	bench_store_close(&st);
 	if (raw != NULL)
 		mdb_env_close(raw);
 	snprintf(sub, sizeof(sub), "rm -rf '%s'", dir);

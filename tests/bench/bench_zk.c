@@ -28,10 +28,8 @@
 
 #include "lib/testfs.h"
 #include "lib/zkserver.h"
+#include "bench/bench_store.h"
 #include "log.h"
-#include "plugin/plugin_conf.h"
-#include "plugin/plugin_host.h"
-#include "plugin/plugin_loader.h"
 
 #ifndef ZK_PLUGIN
 #define ZK_PLUGIN "plugins/storage/zookeeper/.libs/storage_zookeeper.so"
@@ -182,17 +180,11 @@ out_close:
 int main(int argc, char **argv)
 {
 	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 2000;
-	char dir[PATH_MAX], so[PATH_MAX + 32], cf[PATH_MAX + 32];
-	char errbuf[512];
+	char dir[PATH_MAX], conf[256];
 	struct zk_server zk = {0};
-	struct event_base *evb = NULL;
-	struct plugin_host *host = NULL;
-	struct plugin_conf *pconf = NULL;
-	struct plugin_set *set = NULL;
-	const struct stadion_storage_ops *ops;
+	struct bench_store st = {0};
 	double fc, fg, seq, burst, load;
 	int status = 1;
-	FILE *f;
 
 	if (n == 0)
 		n = 2000;
@@ -205,27 +197,12 @@ int main(int argc, char **argv)
 	zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
 	if (zk_server_start(&zk) != 0)
 		goto out;
-	snprintf(so, sizeof(so), "%s/storage_zookeeper.so", dir);
-	snprintf(cf, sizeof(cf), "%s/plugin_conf.json", dir);
-	if (!testfs_copy_file(ZK_PLUGIN, so) || (f = fopen(cf, "w")) == NULL)
+	snprintf(conf, sizeof(conf),
+	         "{\"hosts\": \"%s\", \"path\": \"/bench\"}", zk.hosts);
+	if (bench_store_open(&st, dir, ZK_PLUGIN, "zookeeper", conf) != 0)
 		goto out;
-	fprintf(f, "{\"plugins\": {\"s\": {\"plugin\": \"storage\", "
-	           "\"implementation\": \"zookeeper\", \"configuration\": "
-	           "{\"hosts\": \"%s\", \"path\": \"/bench\"}}}}\n",
-	        zk.hosts);
-	fclose(f);
-	if (plugin_conf_load(cf, &pconf, errbuf, sizeof(errbuf)) != 0) {
-		fprintf(stderr, "%s\n", errbuf);
-		goto out;
-	}
-	if ((evb = event_base_new()) == NULL ||
-	    (host = plugin_host_new(evb)) == NULL ||
-	    (set = plugin_set_new(host, pconf)) == NULL ||
-	    plugin_set_load_file(set, so) != 0)
-		goto out;
-	ops = set->loaded->ops;
 	if (floor_run(zk.hosts, n, &fc, &fg) != 0 ||
-	    (seq = put_run(evb, ops, set->loaded->state, "seq", n, 1)) < 0)
+	    (seq = put_run(st.evb, st.ops, st.state, "seq", n, 1)) < 0)
 		goto out;
 	qsort(lat, n, sizeof(*lat), cmp_double);
 	printf("zookeeper store bench: %zu entities of %d bytes, local "
@@ -237,13 +214,12 @@ int main(int argc, char **argv)
 	       "%.2f  p50 %.2f ms  p99 %.2f ms\n",
 	       (double)n / seq, fc / seq, lat[n / 2] * 1e3,
 	       lat[n * 99 / 100] * 1e3);
-	if ((burst = put_run(evb, ops, set->loaded->state, "burst", n, n)) <
-	    0)
+	if ((burst = put_run(st.evb, st.ops, st.state, "burst", n, n)) < 0)
 		goto out;
 	printf("  put, burst (all issued at once):          %8.0f /s  ratio "
 	       "%.2f\n",
 	       (double)n / burst, fc / burst);
-	if ((load = load_run(evb, ops, set->loaded->state, "seq", n)) < 0)
+	if ((load = load_run(st.evb, st.ops, st.state, "seq", n)) < 0)
 		goto out;
 	printf("  floor, zoo_get (sync, one at a time):    %8.0f /s\n",
 	       (double)n / fg);
@@ -252,11 +228,7 @@ int main(int argc, char **argv)
 	       (double)n / load, fg / load, load, n);
 	status = 0;
 out:
-	plugin_set_free(set);
-	plugin_host_free(host);
-	plugin_conf_free(pconf);
-	if (evb != NULL)
-		event_base_free(evb);
+	bench_store_close(&st);
 	zk_server_free(&zk);
 	testfs_rm_tree(dir);
 	free(lat);

@@ -22,6 +22,7 @@
 
 #include "lib/cu_run.h"
 #include "lib/harness.h"
+#include "lib/testfs.h"
 #include "lib/tjson.h"
 
 #define CT_JSON "application/json; charset=utf-8"
@@ -63,13 +64,9 @@ static int call(const char *method, const char *path, const char *body,
 static struct json_object *call_json(const char *method, const char *path,
                                      const char *body, int *status_r)
 {
-	struct http_resp resp;
-	struct json_object *o = NULL;
+	struct json_object *o;
 
-	*status_r = call(method, path, body, &resp);
-	if (*status_r > 0 && resp.body_len > 0)
-		o = http_resp_json(&resp);
-	http_resp_free(&resp);
+	*status_r = daemon_json(&dmn, method, path, body, &o);
 	return o;
 }
 
@@ -173,27 +170,11 @@ static bool wait_deployment(const char *id)
 	return false;
 }
 
-/* GET /v2/apps/ID's "app", or NULL. */
-static struct json_object *get_app(const char *id)
-{
-	char path[256];
-	int status;
-	struct json_object *body, *app;
-
-	snprintf(path, sizeof(path), "/v2/apps%s", id);
-	body = call_json("GET", path, NULL, &status);
-	app = tjson_get(body, "app");
-	if (app != NULL)
-		json_object_get(app);
-	json_object_put(body);
-	return app;
-}
-
 /* Wait until app ID has RUNNING tasks running and INSTANCES instances. */
 static bool wait_running(const char *id, int64_t running)
 {
 	for (int i = 0; i < POLL_TRIES; i++) {
-		struct json_object *app = get_app(id);
+		struct json_object *app = daemon_get_app(&dmn, id);
 		bool ok = tjson_int(app, "tasksRunning") == running &&
 		          tjson_int(app, "tasksStaged") == 0 &&
 		          (int64_t)tjson_len(tjson_get(app, "tasks")) == running;
@@ -256,7 +237,7 @@ static void delete_app(const char *id)
  * free with free_strv(). */
 static char **task_ids(const char *id)
 {
-	struct json_object *app = get_app(id);
+	struct json_object *app = daemon_get_app(&dmn, id);
 	struct json_object *tasks = tjson_get(app, "tasks");
 	size_t n = tjson_len(tasks);
 	char **ids = calloc(n + 1, sizeof(*ids));
@@ -285,15 +266,9 @@ static int suite_init(void)
 		"{\"hostname\":\"h2\",\"cpus\":4,\"mem\":4096,\"disk\":10000,"
 		"\"ports\":\"31000-31200\",\"simulated\":true}]";
 	const char *args[] = {"--local_agents", agents_path, NULL};
-	FILE *f;
-	int fd;
 
-	snprintf(agents_path, sizeof(agents_path),
-	         "/tmp/test_api_apps-agents-XXXXXX");
-	if ((fd = mkstemp(agents_path)) < 0 || (f = fdopen(fd, "w")) == NULL)
-		return -1;
-	fputs(agents, f);
-	if (fclose(f) != 0)
+	if (!testfs_write_temp(agents_path, sizeof(agents_path),
+	                       "test_api_apps-agents", agents))
 		return -1;
 	return daemon_start(&dmn, args) == 0 ? 0 : -1;
 }
@@ -382,7 +357,7 @@ static void test_get_one_and_list(void)
 		return;
 	/* One app: counts, deployments, tasks and (when any)
 	 * lastTaskFailure always. */
-	app = get_app("/shown");
+	app = daemon_get_app(&dmn, "/shown");
 	for (size_t i = 0; counts[i] != NULL; i++)
 		CHECK(tjson_int(app, counts[i]) >= 0);
 	CHECK_INT(tjson_int(app, "tasksRunning"), 1);
@@ -586,7 +561,7 @@ static void test_versions(void)
 		CHECK(wait_deployment(dep));
 		free(dep);
 		{
-			struct json_object *app = get_app("/ver");
+			struct json_object *app = daemon_get_app(&dmn, "/ver");
 
 			CHECK_STR(tjson_str(app, "cmd"), "sleep 1000");
 			json_object_put(app);
@@ -654,7 +629,7 @@ static void test_put_patch(void)
 	dep = deploy("PUT", "/v2/apps/put/me", "{\"instances\":2}", 200);
 	CHECK(wait_deployment(dep));
 	free(dep);
-	app = get_app("/put/me");
+	app = daemon_get_app(&dmn, "/put/me");
 	CHECK_INT(tjson_int(app, "instances"), 2);
 	CHECK_STR(tjson_str(app, "cmd"), "sleep 1000");
 	json_object_put(app);
@@ -668,7 +643,7 @@ static void test_put_patch(void)
 	             "{\"cmd\":\"sleep 3000\",\"mem\":16}", 200);
 	CHECK(wait_deployment(dep));
 	free(dep);
-	app = get_app("/put/me");
+	app = daemon_get_app(&dmn, "/put/me");
 	CHECK_STR(tjson_str(app, "cmd"), "sleep 3000");
 	CHECK(json_object_get_double(tjson_get(app, "cpus")) == 1.0);
 	json_object_put(app);
@@ -694,10 +669,10 @@ static void test_put_many(void)
 	             200);
 	CHECK(wait_deployment(dep));
 	free(dep);
-	a = get_app("/many/a");
+	a = daemon_get_app(&dmn, "/many/a");
 	CHECK_INT(tjson_int(a, "instances"), 2);
 	json_object_put(a);
-	a = get_app("/many/b");
+	a = daemon_get_app(&dmn, "/many/b");
 	CHECK_STR(tjson_str(a, "cmd"), "sleep 1000");
 	json_object_put(a);
 	expect_message("PUT", "/v2/apps", "[{\"instances\":2}]", 422,
@@ -981,7 +956,7 @@ static void test_kill_task(void)
 	free(dep);
 	free_strv(now);
 	CHECK(wait_running("/tk/kill", 1));
-	o = get_app("/tk/kill");
+	o = daemon_get_app(&dmn, "/tk/kill");
 	CHECK_INT(tjson_int(o, "instances"), 1);
 	json_object_put(o);
 out:
@@ -1012,7 +987,7 @@ static void test_kill_tasks_of_app(void)
 	             NULL, 200);
 	CHECK(wait_deployment(dep));
 	free(dep);
-	app = get_app("/tk/all");
+	app = daemon_get_app(&dmn, "/tk/all");
 	CHECK_INT(tjson_int(app, "instances"), 0);
 	json_object_put(app);
 	expect_message("DELETE", "/v2/apps/tk/ghost/tasks", NULL, 404,
@@ -1031,7 +1006,7 @@ static void test_all_tasks(void)
 
 	if (!CHECK(create_running("/tk/glob", 2, NULL)))
 		return;
-	app = get_app("/tk/glob");
+	app = daemon_get_app(&dmn, "/tk/glob");
 	o = call_json("GET", "/v2/tasks?status=running", NULL, &status);
 	CHECK_INT(status, 200);
 	for (size_t i = 0; i < tjson_len(tjson_get(o, "tasks")); i++)
@@ -1165,7 +1140,7 @@ static void test_deployments(void)
 	json_object_put(list);
 	/* The app shows the deployment that holds it. */
 	{
-		struct json_object *app = get_app("/stuck");
+		struct json_object *app = daemon_get_app(&dmn, "/stuck");
 
 		CHECK_STR(tjson_str(tjson_at(tjson_get(app, "deployments"), 0),
 		                     "id"),
@@ -1206,7 +1181,7 @@ static void test_deployments(void)
 	}
 	CHECK(!deployment_listed(held));
 	{
-		struct json_object *app = get_app("/stuck2");
+		struct json_object *app = daemon_get_app(&dmn, "/stuck2");
 
 		CHECK(app != NULL);
 		json_object_put(app);

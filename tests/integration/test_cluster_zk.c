@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 
 #include "lib/cu_run.h"
 #include "lib/harness.h"
+#include "lib/testfs.h"
 #include "lib/tjson.h"
 #include "lib/zkserver.h"
 
@@ -26,22 +28,16 @@
 static struct zk_server zk;
 static bool zk_up;
 static char zk_url[96];
-static char agents_path[64];
+static char agents_path[PATH_MAX];
 
 static int suite_init(void)
 {
 	static const char agents[] =
 		"[{\"hostname\":\"h1\",\"cpus\":8,\"mem\":8192,\"disk\":10000,"
 		"\"ports\":\"31000-31200\",\"simulated\":true}]";
-	FILE *f;
-	int fd;
 
-	snprintf(agents_path, sizeof(agents_path),
-	         "/tmp/test_cluster_zk-agents-XXXXXX");
-	if ((fd = mkstemp(agents_path)) < 0 || (f = fdopen(fd, "w")) == NULL)
-		return -1;
-	fputs(agents, f);
-	if (fclose(f) != 0)
+	if (!testfs_write_temp(agents_path, sizeof(agents_path),
+	                       "test_cluster_zk-agents", agents))
 		return -1;
 	zk_up = zk_server_start(&zk) == 0;
 	if (!zk_up)

@@ -24,6 +24,8 @@
 
 #include "lib/cu_run.h"
 #include "lib/harness.h"
+#include "lib/testfs.h"
+#include "lib/testnet.h"
 #include "lib/tjson.h"
 
 #define POLL_MS 100
@@ -69,38 +71,19 @@ static const char tls_server_py[] =
 static char tls_server_path[PATH_MAX];
 static char tls_dir[PATH_MAX];
 
+/* daemon_json(), with the answer on stderr when it is an error: what a
+ * failed CHECK_INT(status, ...) cannot show. */
 static struct json_object *djson(const struct daemon *d, const char *method,
                                  const char *path, const char *body,
                                  int *status_r)
 {
-	struct http_resp resp;
-	struct json_object *o = NULL;
+	struct json_object *o;
 
-	*status_r = daemon_call(d, method, path, NULL, body, &resp) == 0
-	                    ? resp.status
-	                    : -1;
-	if (*status_r > 0 && resp.body_len > 0)
-		o = http_resp_json(&resp);
+	*status_r = daemon_json(d, method, path, body, &o);
 	if (*status_r >= 400)
 		fprintf(stderr, "\n%s %s: %d %s\n", method, path, *status_r,
-		        resp.body);
-	http_resp_free(&resp);
+		        o != NULL ? json_object_to_json_string(o) : "");
 	return o;
-}
-
-static struct json_object *get_app(const struct daemon *d, const char *id)
-{
-	char path[256];
-	int status;
-	struct json_object *body, *app;
-
-	snprintf(path, sizeof(path), "/v2/apps%s", id);
-	body = djson(d, "GET", path, NULL, &status);
-	app = tjson_get(body, "app");
-	if (app != NULL)
-		json_object_get(app);
-	json_object_put(body);
-	return app;
 }
 
 static bool post_app(const struct daemon *d, const char *body)
@@ -121,18 +104,8 @@ static void delete_app(const struct daemon *d, const char *id)
 	json_object_put(djson(d, "DELETE", path, NULL, &status));
 	CHECK_INT(status, 200);
 	/* Gone means its processes are dead: none outlives the test. */
-	for (int i = 0; i < POLL_TRIES; i++) {
-		struct http_resp resp;
-		int st = daemon_call(d, "GET", path, NULL, NULL, &resp) == 0
-		                 ? resp.status
-		                 : -1;
-
-		http_resp_free(&resp);
-		if (st == 404)
-			return;
-		usleep(POLL_MS * 1000);
-	}
-	CHECK(!"the app was deleted");
+	if (!daemon_wait_status(d, path, 404, POLL_TRIES * POLL_MS))
+		CHECK(!"the app was deleted");
 }
 
 /* The first health result of task I of APP, or NULL. */
@@ -150,7 +123,7 @@ static struct json_object *wait_counts(const struct daemon *d, const char *id,
                                        int64_t unhealthy)
 {
 	for (int i = 0; i < POLL_TRIES; i++) {
-		struct json_object *app = get_app(d, id);
+		struct json_object *app = daemon_get_app(d, id);
 
 		if (tjson_int(app, "tasksRunning") == running &&
 		    tjson_int(app, "tasksHealthy") == healthy &&
@@ -206,22 +179,6 @@ static bool deploying(const struct daemon *d)
 	return any;
 }
 
-/* A loopback port nobody listens on (bound, then released). */
-static int free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 /* ---- HTTP: healthy, then 500, then replaced before the kill ------------- */
 
 static void test_http_replaced(void)
@@ -266,7 +223,7 @@ static void test_http_replaced(void)
 		bool both = false;
 
 		for (int i = 0; i < POLL_TRIES && !both; i++) {
-			app = get_app(&dmn, "/web");
+			app = daemon_get_app(&dmn, "/web");
 			both = tjson_int(app, "tasksRunning") == 2 &&
 			       tjson_int(app, "tasksUnhealthy") == 1;
 			json_object_put(app);
@@ -384,7 +341,8 @@ static void test_tcp_refused(void)
 	         "\"port\":%d,\"gracePeriodSeconds\":0,"
 	         "\"intervalSeconds\":1,\"timeoutSeconds\":1,"
 	         "\"maxConsecutiveFailures\":0}]}",
-	         free_port());
+	         /* A loopback port nobody listens on. */
+	         testnet_free_port());
 	if (!post_app(&dmn, body))
 		return;
 	app = wait_counts(&dmn, "/tcp", 1, 0, 1);
@@ -467,7 +425,7 @@ static void test_grace(void)
 	/* Several intervals: with maxConsecutiveFailures 1, two counted
 	 * failures would have killed it. */
 	sleep(4);
-	app = get_app(&dmn, "/grace");
+	app = daemon_get_app(&dmn, "/grace");
 	CHECK_STR(task_id(app, 0, later, sizeof(later)), first);
 	CHECK_INT(tjson_int(app, "tasksUnhealthy"), 0);
 	CHECK_INT(tjson_len(tjson_get(tjson_at(tjson_get(app, "tasks"), 0),
@@ -519,27 +477,14 @@ static void test_kill_relaunch(void)
 
 /* ---- suites ------------------------------------------------------------- */
 
-static int write_file(char *path, size_t len, const char *tmpl,
-                      const char *text)
-{
-	FILE *f;
-	int fd;
-
-	snprintf(path, len, "%s", tmpl);
-	if ((fd = mkstemp(path)) < 0 || (f = fdopen(fd, "w")) == NULL)
-		return -1;
-	fputs(text, f);
-	return fclose(f);
-}
-
 static int suite_init(void)
 {
 	char cmd[3 * PATH_MAX];
 
-	if (write_file(server_path, sizeof(server_path),
-	               "/tmp/test_health-server-XXXXXX", server_py) != 0 ||
-	    write_file(tls_server_path, sizeof(tls_server_path),
-	               "/tmp/test_health-tls-XXXXXX", tls_server_py) != 0)
+	if (!testfs_write_temp(server_path, sizeof(server_path),
+	                       "test_health-server", server_py) ||
+	    !testfs_write_temp(tls_server_path, sizeof(tls_server_path),
+	                       "test_health-tls", tls_server_py))
 		return -1;
 	snprintf(tls_dir, sizeof(tls_dir), "/tmp/test_health-cert-XXXXXX");
 	if (mkdtemp(tls_dir) == NULL)
@@ -576,11 +521,11 @@ static int tight_init(void)
 {
 	const char *args[] = {"--local_agents", agents_path, NULL};
 
-	if (write_file(agents_path, sizeof(agents_path),
-	               "/tmp/test_health-agents-XXXXXX",
-	               "[{\"hostname\":\"127.0.0.1\",\"cpus\":0.6,"
-	               "\"mem\":512,\"disk\":100,"
-	               "\"ports\":\"31000-31010\"}]") != 0)
+	if (!testfs_write_temp(agents_path, sizeof(agents_path),
+	                       "test_health-agents",
+	                       "[{\"hostname\":\"127.0.0.1\",\"cpus\":0.6,"
+	                       "\"mem\":512,\"disk\":100,"
+	                       "\"ports\":\"31000-31010\"}]"))
 		return -1;
 	return daemon_start(&tight, args) == 0 ? 0 : -1;
 }

@@ -34,44 +34,25 @@
 static struct daemon dmn;
 static char flag_path[PATH_MAX]; /* exists: the /flaky checks fail */
 
+/* daemon_json() on dmn, with the answer on stderr when it is an error:
+ * what a failed CHECK_INT(status, ...) cannot show. */
 static struct json_object *djson(const char *method, const char *path,
                                  const char *body, int *status_r)
 {
-	struct http_resp resp;
-	struct json_object *o = NULL;
+	struct json_object *o;
 
-	*status_r = daemon_call(&dmn, method, path, NULL, body, &resp) == 0
-	                    ? resp.status
-	                    : -1;
-	if (*status_r > 0 && resp.body_len > 0)
-		o = http_resp_json(&resp);
+	*status_r = daemon_json(&dmn, method, path, body, &o);
 	if (*status_r >= 400)
 		fprintf(stderr, "\n%s %s: %d %s\n", method, path, *status_r,
-		        resp.body);
-	http_resp_free(&resp);
+		        o != NULL ? json_object_to_json_string(o) : "");
 	return o;
-}
-
-static struct json_object *get_app(const char *id)
-{
-	char path[256];
-	int status;
-	struct json_object *body, *app;
-
-	snprintf(path, sizeof(path), "/v2/apps%s", id);
-	body = djson("GET", path, NULL, &status);
-	app = tjson_get(body, "app");
-	if (app != NULL)
-		json_object_get(app);
-	json_object_put(body);
-	return app;
 }
 
 static struct json_object *wait_counts(const char *id, int64_t running,
                                        int64_t healthy)
 {
 	for (int i = 0; i < POLL_TRIES; i++) {
-		struct json_object *app = get_app(id);
+		struct json_object *app = daemon_get_app(&dmn, id);
 
 		if (tjson_int(app, "tasksRunning") == running &&
 		    tjson_int(app, "tasksHealthy") == healthy)
@@ -133,18 +114,8 @@ static void delete_app(const char *id)
 	snprintf(path, sizeof(path), "/v2/apps%s", id);
 	json_object_put(djson("DELETE", path, NULL, &status));
 	CHECK_INT(status, 200);
-	for (int i = 0; i < POLL_TRIES; i++) {
-		struct http_resp resp;
-		int st = daemon_call(&dmn, "GET", path, NULL, NULL, &resp) == 0
-		                 ? resp.status
-		                 : -1;
-
-		http_resp_free(&resp);
-		if (st == 404)
-			return;
-		usleep(POLL_MS * 1000);
-	}
-	CHECK(!"the app was deleted");
+	if (!daemon_wait_status(&dmn, path, 404, POLL_TRIES * POLL_MS))
+		CHECK(!"the app was deleted");
 }
 
 /* GET /v2/info's "health". */
@@ -230,7 +201,7 @@ static void test_upgrade_unhealthy_rollback(void)
 	json_object_put(app);
 	sleep(2);
 	CHECK(deployment_listed(dep));
-	app = get_app("/up");
+	app = daemon_get_app(&dmn, "/up");
 	CHECK_INT(tjson_int(app, "tasksHealthy"), 2);
 	CHECK_INT(tjson_len(tjson_get(app, "deployments")), 1);
 	json_object_put(app);
@@ -297,7 +268,7 @@ static void test_breaker_mass_failure(void)
 	CHECK_CONTAINS(reason, "failing at once");
 	/* Long enough for several kills' worth of failures. */
 	sleep(3);
-	app = get_app("/flaky");
+	app = daemon_get_app(&dmn, "/flaky");
 	CHECK_INT(tjson_int(app, "tasksUnhealthy"), 2);
 	CHECK(tjson_int(tjson_at(tjson_get(tjson_at(tjson_get(app, "tasks"), 0),
 	                                   "healthCheckResults"),
@@ -345,7 +316,7 @@ static void test_breaker_stall(void)
 	CHECK(wait_paused(false, NULL, 0));
 	CHECK(daemon_log_contains(&dmn, "event loop stalled"));
 	/* The stall was no failure of the task. */
-	app = get_app("/steady");
+	app = daemon_get_app(&dmn, "/steady");
 	r = tjson_at(tjson_get(tjson_at(tjson_get(app, "tasks"), 0),
 	                       "healthCheckResults"),
 	             0);

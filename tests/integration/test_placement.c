@@ -30,6 +30,7 @@
 
 #include "lib/cu_run.h"
 #include "lib/harness.h"
+#include "lib/testfs.h"
 #include "lib/tjson.h"
 
 #define POLL_MS 50
@@ -43,19 +44,14 @@ static const char *const rack_of[] = {"r1", "r1", "r1", "r2", "r2"};
 
 /* ---- HTTP ---------------------------------------------------------------- */
 
+/* METHOD PATH with BODY (may be NULL) on dmn: the parsed JSON answer (NULL
+ * when none) and the status in *STATUS_R (-1 on a transport failure). */
 static struct json_object *call_json(const char *method, const char *path,
                                      const char *body, int *status_r)
 {
-	struct http_resp resp;
-	struct json_object *o = NULL;
+	struct json_object *o;
 
-	*status_r = -1;
-	if (daemon_call(&dmn, method, path, NULL, body, &resp) == 0) {
-		*status_r = resp.status;
-		if (resp.body_len > 0)
-			o = http_resp_json(&resp);
-	}
-	http_resp_free(&resp);
+	*status_r = daemon_json(&dmn, method, path, body, &o);
 	return o;
 }
 
@@ -509,15 +505,9 @@ static int suite_init(void)
 		"{\"hostname\":\"a5\",\"cpus\":4,\"mem\":4096,\"simulated\":"
 		"true,\"attributes\":{\"rack_id\":\"r2\",\"zone\":\"z2\"}}]";
 	const char *args[] = {"--local_agents", agents_path, NULL};
-	FILE *f;
-	int fd;
 
-	snprintf(agents_path, sizeof(agents_path),
-	         "/tmp/test_placement-agents-XXXXXX");
-	if ((fd = mkstemp(agents_path)) < 0 || (f = fdopen(fd, "w")) == NULL)
-		return -1;
-	fputs(agents, f);
-	if (fclose(f) != 0)
+	if (!testfs_write_temp(agents_path, sizeof(agents_path),
+	                       "test_placement-agents", agents))
 		return -1;
 	return daemon_start(&dmn, args) == 0 ? 0 : -1;
 }
@@ -545,16 +535,9 @@ static int real_init(void)
 		"{\"hostname\":\"rb-host\",\"cpus\":2,\"mem\":1024,"
 		"\"attributes\":{\"rack_id\":\"rb\"}}]";
 	const char *args[] = {"--local_agents", real_agents_path, NULL};
-	FILE *f;
-	int fd;
 
-	snprintf(real_agents_path, sizeof(real_agents_path),
-	         "/tmp/test_placement-real-XXXXXX");
-	if ((fd = mkstemp(real_agents_path)) < 0 ||
-	    (f = fdopen(fd, "w")) == NULL)
-		return -1;
-	fputs(agents, f);
-	if (fclose(f) != 0)
+	if (!testfs_write_temp(real_agents_path, sizeof(real_agents_path),
+	                       "test_placement-real", agents))
 		return -1;
 	return daemon_start(&real, args) == 0 ? 0 : -1;
 }

@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 
 #include "lib/harness.h"
+#include "lib/testnet.h"
 
 extern char **environ;
 
@@ -919,23 +920,14 @@ static void remove_data_dir(struct daemon *d)
 }
 
 /* A free TCP port on 127.0.0.1 (free now: the daemon binds it soon after),
- * or 0. */
+ * or 0 with a message. */
 static uint16_t free_port(void)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET,
-	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	uint16_t port = 0;
+	uint16_t port = testnet_free_port();
 
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	else
+	if (port == 0)
 		fprintf(stderr, "harness: cannot find a free port: %s\n",
 		        strerror(errno));
-	if (fd >= 0)
-		close(fd);
 	return port;
 }
 
@@ -1412,6 +1404,18 @@ struct json_object *daemon_get_json(const struct daemon *d, const char *path)
 	return NULL;
 }
 
+struct json_object *daemon_get_app(const struct daemon *d, const char *id)
+{
+	char path[256];
+	struct json_object *body = NULL, *app;
+
+	snprintf(path, sizeof(path), "/v2/apps%s", id);
+	daemon_json(d, "GET", path, NULL, &body);
+	app = json_object_get(json_at(body, "app"));
+	json_object_put(body);
+	return app;
+}
+
 struct json_object *json_at(struct json_object *o, const char *path)
 {
 	while (o != NULL && path != NULL && *path != '\0') {
@@ -1471,6 +1475,27 @@ bool wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms)
 			return false;
 		sleep_ms(WAIT_POLL_MS);
 	}
+}
+
+struct wait_status {
+	const struct daemon *d;
+	const char *path;
+	int status;
+};
+
+static bool status_is(void *arg)
+{
+	const struct wait_status *w = arg;
+
+	return daemon_json(w->d, "GET", w->path, NULL, NULL) == w->status;
+}
+
+bool daemon_wait_status(const struct daemon *d, const char *path, int status,
+                        int timeout_ms)
+{
+	struct wait_status w = {.d = d, .path = path, .status = status};
+
+	return wait_until(status_is, &w, timeout_ms);
 }
 
 void harness_sleep_ms(long ms)

@@ -205,6 +205,10 @@ int daemon_json(const struct daemon *d, const char *method, const char *path,
 /* GET PATH: the body when the answer is 200 and JSON, else NULL with a
  * message on stderr.  The caller's: json_object_put(). */
 struct json_object *daemon_get_json(const struct daemon *d, const char *path);
+/* GET /v2/apps/ID's "app" (ID absolute, with its leading slash), NULL
+ * when there is none; quiet, as the polls that wait for an app to appear or
+ * go expect a 404.  The caller's: json_object_put(). */
+struct json_object *daemon_get_app(const struct daemon *d, const char *id);
 
 /* The value at PATH in O, borrowed: keys and array indexes separated by
  * dots ("app.tasks.0.id"); NULL when anything on the way is missing or
@@ -221,6 +225,11 @@ long long json_int_at(struct json_object *o, const char *path,
 /* Call COND(ARG) every WAIT_POLL_MS until it returns true (then true) or
  * TIMEOUT_MS have passed (then false, after a last call). */
 bool wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms);
+
+/* Poll GET PATH on D until it answers STATUS (true) or TIMEOUT_MS have
+ * passed (false): a DELETE is done when the resource answers 404. */
+bool daemon_wait_status(const struct daemon *d, const char *path, int status,
+                        int timeout_ms);
 
 /* Sleep MS milliseconds (EINTR resumed); the monotonic clock in ms. */
 void harness_sleep_ms(long ms);

@@ -20,6 +20,34 @@ bool testfs_mkdtemp(char *buf, size_t len, const char *what)
 	return n > 0 && (size_t)n < len && mkdtemp(buf) != NULL;
 }
 
+bool testfs_write_temp(char *buf, size_t len, const char *what,
+                       const char *text)
+{
+	const char *t = getenv("TMPDIR");
+	int n = snprintf(buf, len, "%s/stadion-%s-XXXXXX",
+	                 t != NULL && t[0] != '\0' ? t : "/tmp", what);
+	size_t left = strlen(text);
+	bool ok = true;
+	int fd;
+
+	if (n <= 0 || (size_t)n >= len || (fd = mkstemp(buf)) < 0)
+		return false;
+	while (ok && left > 0) {
+		ssize_t w = write(fd, text, left);
+
+		ok = w > 0;
+		if (ok) {
+			text += w;
+			left -= (size_t)w;
+		}
+	}
+	if (close(fd) != 0)
+		ok = false;
+	if (!ok)
+		unlink(buf);
+	return ok;
+}
+
 void testfs_rm_tree(const char *path)
 {
 	struct stat st;

@@ -11,6 +11,11 @@
 /* Make a fresh directory $TMPDIR/stadion-WHAT-XXXXXX (/tmp without
  * TMPDIR) and write its path into BUF (LEN bytes). */
 bool testfs_mkdtemp(char *buf, size_t len, const char *what);
+/* Write TEXT to a fresh file $TMPDIR/stadion-WHAT-XXXXXX (/tmp without
+ * TMPDIR), mode 0600, and its path into BUF (LEN bytes); the caller
+ * unlinks it.  On failure nothing is left behind. */
+bool testfs_write_temp(char *buf, size_t len, const char *what,
+                       const char *text);
 /* rm -rf PATH; no symbolic link is followed. */
 void testfs_rm_tree(const char *path);
 /* Copy SRC to DST with mode 0755: the loader refuses group-writable

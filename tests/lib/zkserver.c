@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "lib/testfs.h"
+#include "lib/testnet.h"
 #include "lib/zkserver.h"
 
 #define DEFAULT_JAR "/usr/share/java/zookeeper.jar"
@@ -31,22 +32,6 @@ static const char *env_or(const char *name, const char *dflt)
 	const char *v = getenv(name);
 
 	return v != NULL && v[0] != '\0' ? v : dflt;
-}
-
-static uint16_t free_port(void)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET,
-	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	uint16_t port = 0;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
 }
 
 static double now_s(void)
@@ -184,7 +169,7 @@ int zk_server_start(struct zk_server *z)
 	if (!testfs_mkdtemp(z->dir, sizeof(z->dir), "zookeeper"))
 		return -1;
 	snprintf(path, sizeof(path), "%s/data", z->dir);
-	if (mkdir(path, 0700) != 0 || (z->port = free_port()) == 0) {
+	if (mkdir(path, 0700) != 0 || (z->port = testnet_free_port()) == 0) {
 		fprintf(stderr, "zkserver: cannot prepare %s: %s\n", z->dir,
 		        strerror(errno));
 		goto fail_rm_dir;

@@ -784,6 +784,35 @@ static void test_agents_file(void)
 
 /* ---- adoption --------------------------------------------------------- */
 
+/* driver_adopt() SPEC with REC, then run the loop until SPEC's task
+ * reports STATE (at most 1 s): that report, or NULL. */
+static const struct rec *adopt_until(const struct driver_task_spec *spec,
+                                     const struct driver_launch_record *rec,
+                                     enum driver_task_state state)
+{
+	char err[256] = "";
+
+	if (!CHECK_INT(driver_adopt(drv, spec, rec, err, sizeof(err)), 0))
+		fprintf(stderr, "\n    driver_adopt: %s\n", err);
+	return wait_for(spec->task_id, state, 1000);
+}
+
+/* A pid that was ours and is gone: `true`, spawned and reaped, with its
+ * start ticks in *TICKS_R (read before the reaping, while they exist);
+ * -1 when it could not be spawned. */
+static pid_t spawn_exited(uint64_t *ticks_r)
+{
+	char *argv[] = {"true", NULL};
+	pid_t pid;
+
+	if (!CHECK_INT(posix_spawnp(&pid, "true", NULL, NULL, argv, environ),
+	               0))
+		return -1;
+	*ticks_r = driver_local_start_ticks(pid);
+	waitpid(pid, NULL, 0);
+	return pid;
+}
+
 static void test_adopt(void)
 {
 	struct driver_task_spec spec = {.task_id = "survivor", .cpus = 0.1,
@@ -794,7 +823,6 @@ static void test_adopt(void)
 	struct driver_offer *o = NULL;
 	size_t n;
 	pid_t pid;
-	char err[256];
 
 	new_driver(NULL);
 	if (drv == NULL)
@@ -817,9 +845,7 @@ static void test_adopt(void)
 		return;
 	spec.ports = ports;
 	spec.n_ports = 1;
-	CHECK_INT(driver_adopt(drv, &spec, &rec, err, sizeof(err)), 0);
-	if (CHECK((r = wait_for("survivor", DRIVER_TASK_RUNNING, 1000)) !=
-	          NULL))
+	if (CHECK((r = adopt_until(&spec, &rec, DRIVER_TASK_RUNNING)) != NULL))
 		CHECK_STR(r->msg, "adopted");
 	/* Its port is accounted again. */
 	CHECK_INT(driver_offers(drv, &o, &n), 0);
@@ -834,33 +860,24 @@ static void test_adopt(void)
 
 static void test_adopt_dead(void)
 {
-	char *argv[] = {"true", NULL};
 	struct driver_task_spec spec = {.task_id = "ghost"};
 	struct driver_launch_record rec = {0};
 	const struct rec *r;
-	char err[256];
-	pid_t pid;
 
 	new_driver(NULL);
 	if (drv == NULL)
 		return;
 	/* A pid that was ours and is gone. */
-	if (!CHECK_INT(posix_spawnp(&pid, "true", NULL, NULL, argv, environ),
-	               0))
+	if ((rec.pid = spawn_exited(&rec.start_ticks)) < 0)
 		return;
-	rec.pid = pid;
-	rec.start_ticks = driver_local_start_ticks(pid);
-	waitpid(pid, NULL, 0);
-	CHECK_INT(driver_adopt(drv, &spec, &rec, err, sizeof(err)), 0);
-	if (CHECK((r = wait_for("ghost", DRIVER_TASK_LOST, 1000)) != NULL))
+	if (CHECK((r = adopt_until(&spec, &rec, DRIVER_TASK_LOST)) != NULL))
 		CHECK_STR(r->msg, "the process exited while stadiond was not "
 		          "running");
 	/* A live pid that is another process now (other start time). */
 	spec.task_id = "impostor";
 	rec.pid = getpid();
 	rec.start_ticks = driver_local_start_ticks(getpid()) + 1;
-	CHECK_INT(driver_adopt(drv, &spec, &rec, err, sizeof(err)), 0);
-	if (CHECK((r = wait_for("impostor", DRIVER_TASK_LOST, 1000)) != NULL))
+	if (CHECK((r = adopt_until(&spec, &rec, DRIVER_TASK_LOST)) != NULL))
 		CHECK_STR(r->msg, "the process exited while stadiond was not "
 		          "running");
 	/* Nothing was signalled: we are still here to check. */
@@ -869,7 +886,8 @@ static void test_adopt_dead(void)
 
 /* Start `sleep 60` as an orphan (its parent shell exits at once, so it is
  * not our child, as a task is not the child of a restarted stadiond), its
- * own group leader as tasks are; its pid, or -1. */
+ * own group leader as tasks are, and its group killed in teardown; its
+ * pid, or -1. */
 static pid_t orphan_sleep(void)
 {
 	/* The shell stays (as sleep 61) so that the task's parent is not us
@@ -896,7 +914,11 @@ static pid_t orphan_sleep(void)
 	close(fds[0]);
 	if (sh > 0 && n_helpers < sizeof(helpers) / sizeof(helpers[0]))
 		helpers[n_helpers++] = sh;
-	return n > 0 ? (pid_t)atoi(buf) : -1;
+	if (n <= 0 || atoi(buf) <= 0)
+		return -1;
+	if (n_groups < sizeof(groups) / sizeof(groups[0]))
+		groups[n_groups++] = (pid_t)atoi(buf);
+	return (pid_t)atoi(buf);
 }
 
 static void test_adopt_not_a_child(void)
@@ -904,7 +926,6 @@ static void test_adopt_not_a_child(void)
 	struct driver_task_spec spec = {.task_id = "orphan"};
 	struct driver_launch_record rec = {0};
 	const struct rec *r;
-	char err[256];
 	pid_t pid;
 
 	new_driver(NULL);
@@ -913,11 +934,9 @@ static void test_adopt_not_a_child(void)
 	/* It exits on its own: how is unknowable, so LOST. */
 	if (!CHECK((pid = orphan_sleep()) > 0))
 		return;
-	groups[n_groups++] = pid;
 	rec.pid = pid;
 	rec.start_ticks = driver_local_start_ticks(pid);
-	CHECK_INT(driver_adopt(drv, &spec, &rec, err, sizeof(err)), 0);
-	CHECK(wait_for("orphan", DRIVER_TASK_RUNNING, 1000) != NULL);
+	CHECK(adopt_until(&spec, &rec, DRIVER_TASK_RUNNING) != NULL);
 	kill(pid, SIGTERM);
 	if (CHECK((r = wait_for("orphan", DRIVER_TASK_LOST, 2000)) != NULL))
 		CHECK_STR(r->msg, "the process exited after adoption; its exit "
@@ -926,11 +945,9 @@ static void test_adopt_not_a_child(void)
 	spec.task_id = "orphan2";
 	if (!CHECK((pid = orphan_sleep()) > 0))
 		return;
-	groups[n_groups++] = pid;
 	rec.pid = pid;
 	rec.start_ticks = driver_local_start_ticks(pid);
-	CHECK_INT(driver_adopt(drv, &spec, &rec, err, sizeof(err)), 0);
-	CHECK(wait_for("orphan2", DRIVER_TASK_RUNNING, 1000) != NULL);
+	CHECK(adopt_until(&spec, &rec, DRIVER_TASK_RUNNING) != NULL);
 	CHECK_INT(driver_kill(drv, "orphan2", -1), 0);
 	if (CHECK((r = wait_for("orphan2", DRIVER_TASK_KILLED, 2000)) != NULL))
 		CHECK_STR(r->msg, "killed on request (exit status unknown: not "
@@ -1005,7 +1022,6 @@ static void test_adopt_from_launch_file(void)
 	                                .mem = 16};
 	struct driver_launch_record rec, stored = {0};
 	const struct rec *r;
-	char err[256];
 	pid_t pid;
 
 	new_driver(NULL);
@@ -1022,8 +1038,7 @@ static void test_adopt_from_launch_file(void)
 	new_driver(NULL);
 	if (drv == NULL)
 		return;
-	CHECK_INT(driver_adopt(drv, &spec, &stored, err, sizeof(err)), 0);
-	if (CHECK((r = wait_for("unrecorded", DRIVER_TASK_RUNNING, 1000)) !=
+	if (CHECK((r = adopt_until(&spec, &stored, DRIVER_TASK_RUNNING)) !=
 	          NULL))
 		CHECK_STR(r->msg, "adopted");
 	/* Now the scheduler can store what it missed. */
@@ -1039,40 +1054,36 @@ static void test_adopt_from_launch_file(void)
 
 static void test_adopt_no_launch_file(void)
 {
-	char *argv[] = {"true", NULL};
 	struct driver_task_spec spec = {.task_id = "unborn"};
 	struct driver_launch_record stored = {0};
 	const struct rec *r;
-	char err[256], line[64];
+	char line[64];
+	uint64_t ticks;
 	pid_t pid;
 
 	new_driver(NULL);
 	if (drv == NULL)
 		return;
 	/* No record: stadiond died before the spawn. */
-	CHECK_INT(driver_adopt(drv, &spec, &stored, err, sizeof(err)), 0);
-	if (CHECK((r = wait_for("unborn", DRIVER_TASK_LOST, 1000)) != NULL))
+	if (CHECK((r = adopt_until(&spec, &stored, DRIVER_TASK_LOST)) != NULL))
 		CHECK_STR(r->msg, "the task was never started");
 	CHECK_STR(states_of("unborn"), "LOST");
 	/* A record of a process that has exited since. */
-	if (!CHECK_INT(posix_spawnp(&pid, "true", NULL, NULL, argv, environ),
-	               0))
+	if ((pid = spawn_exited(&ticks)) < 0)
 		return;
 	snprintf(line, sizeof(line), "%d %llu\n", (int)pid,
-	         (unsigned long long)driver_local_start_ticks(pid));
-	waitpid(pid, NULL, 0);
+	         (unsigned long long)ticks);
 	plant_launch_file("gone", line);
 	spec.task_id = "gone";
-	CHECK_INT(driver_adopt(drv, &spec, &stored, err, sizeof(err)), 0);
-	if (CHECK((r = wait_for("gone", DRIVER_TASK_LOST, 1000)) != NULL))
+	if (CHECK((r = adopt_until(&spec, &stored, DRIVER_TASK_LOST)) != NULL))
 		CHECK_STR(r->msg, "the process exited while stadiond was not "
 		          "running");
 	/* Not a launch record: never trusted. */
 	snprintf(line, sizeof(line), "%d\n", (int)getpid());
 	plant_launch_file("garbled", line);
 	spec.task_id = "garbled";
-	CHECK_INT(driver_adopt(drv, &spec, &stored, err, sizeof(err)), 0);
-	if (CHECK((r = wait_for("garbled", DRIVER_TASK_LOST, 1000)) != NULL)) {
+	r = adopt_until(&spec, &stored, DRIVER_TASK_LOST);
+	if (CHECK(r != NULL)) {
 		CHECK_CONTAINS(r->msg, "cannot read the launch record in ");
 		CHECK_CONTAINS(r->msg, "/sandboxes/garbled: Invalid argument");
 	}
@@ -1220,7 +1231,6 @@ static void test_sweep_reused_pid(void)
 	 * another start time. */
 	if (!CHECK((pid = orphan_sleep()) > 0))
 		return;
-	groups[n_groups++] = pid;
 	ticks = driver_local_start_ticks(pid);
 	snprintf(line, sizeof(line), "%d %llu\n", (int)pid,
 	         (unsigned long long)ticks + 1);

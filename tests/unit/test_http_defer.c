@@ -27,6 +27,7 @@
 
 #include "http/http_server.h"
 #include "lib/cu_run.h"
+#include "lib/testnet.h"
 
 /* How many loop iterations a test waits for something before it gives up
  * (each blocks at most WAIT_STEP_MS): a bound, not a timing assertion. */
@@ -72,23 +73,6 @@ static const struct http_route routes[] = {
 	{HTTP_GET, "/now", h_now, 0},
 };
 
-/* A free loopback port: bind to port 0 and ask which one we got. */
-static uint16_t free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	uint16_t port = 0;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 static int fixture_up(void)
 {
 	struct http_server_conf conf = {
@@ -103,7 +87,7 @@ static int fixture_up(void)
 	if ((fx.base = event_base_new()) == NULL)
 		return -1;
 	for (int tries = 0; tries < 20; tries++) {
-		conf.port = fx.port = free_port();
+		conf.port = fx.port = testnet_free_port();
 		if (fx.port != 0 &&
 		    http_server_new(fx.base, &conf, &fx.server, err,
 		                    sizeof(err)) == 0)

@@ -14,39 +14,29 @@
 
 #include <stadion/probe.h>
 
+#include "../probe_common.h"
+
 /* One check under way. */
 struct tcp_check {
-	struct tcp_probe *pr;
+	struct probe_common_check base; /* first: see probe_common.h */
 	int fd;                         /* -1 once closed */
 	struct stadion_watch *watch;    /* writable: connected or refused */
 	struct stadion_timer *timer;    /* the timeout, or an early verdict */
-	stadion_probe_done_fn *done;
-	void *done_arg;                 /* also what cancel() knows it by */
 	uint32_t timeout_ms;
 	int early_errno;                /* connect() failed at once (or 0 with
 	                                 * early set: connected at once) */
 	bool early;
-	struct tcp_check *prev, *next;
-};
-
-struct tcp_probe {
-	const struct stadion_host *host; /* borrowed until destroy() */
-	struct tcp_check *checks;
 };
 
 static const char *const tcp_protocols[] = {"TCP", "MESOS_TCP", NULL};
 
-/* Unlink C and release what it holds; the caller frees it. */
-static void check_release(struct tcp_check *c)
+/* Release what C holds (whether or not it is still linked); the caller
+ * frees it. */
+static void check_release(struct probe_common_check *base)
 {
-	const struct stadion_host *host = c->pr->host;
+	struct tcp_check *c = (struct tcp_check *)base;
+	const struct stadion_host *host = base->pr->host;
 
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		c->pr->checks = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
 	if (c->watch != NULL)
 		host->fd_unwatch(host->ctx, c->watch);
 	if (c->timer != NULL)
@@ -59,12 +49,12 @@ static void check_finish(struct tcp_check *c, int error)
 {
 	char cause[128];
 
-	check_release(c);
+	check_release(&c->base);
 	snprintf(cause, sizeof(cause), "%s", strerror(error));
-	c->done(c->done_arg,
-	        error == 0 ? STADION_PROBE_HEALTHY : STADION_PROBE_UNHEALTHY,
-	        error == 0 ? NULL : cause);
-	free(c);
+	probe_common_check_finish(&c->base,
+	                          error == 0 ? STADION_PROBE_HEALTHY
+	                                     : STADION_PROBE_UNHEALTHY,
+	                          error == 0 ? NULL : cause);
 }
 
 static void tcp_writable(int fd, unsigned ready, void *arg)
@@ -88,44 +78,31 @@ static void tcp_timer(void *arg)
 		check_finish(c, c->early_errno);
 		return;
 	}
-	check_release(c);
+	check_release(&c->base);
 	snprintf(cause, sizeof(cause), "timed out after %u ms", c->timeout_ms);
-	c->done(c->done_arg, STADION_PROBE_UNHEALTHY, cause);
-	free(c);
+	probe_common_check_finish(&c->base, STADION_PROBE_UNHEALTHY, cause);
 }
 
 static int tcp_create(const struct stadion_host *host,
                       const struct stadion_conf *conf, void **state_r,
                       struct stadion_err *err)
 {
-	struct tcp_probe *pr = calloc(1, sizeof(*pr));
-
 	(void)conf;
-	if (pr == NULL)
-		return stadion_err_set(err, STADION_ENOMEM, "out of memory");
-	pr->host = host;
-	*state_r = pr;
-	return STADION_OK;
+	/* Sockets are its own: it needs only the timers and fd watches every
+	 * host has. */
+	return probe_common_create(host, NULL, state_r, err);
 }
 
 static void tcp_destroy(void *state)
 {
-	struct tcp_probe *pr = state;
-
-	while (pr->checks != NULL) {
-		struct tcp_check *c = pr->checks;
-
-		check_release(c);
-		free(c);
-	}
-	free(pr);
+	probe_common_destroy(state, check_release);
 }
 
 static int tcp_check(void *state, const struct stadion_probe_target *target,
                      stadion_probe_done_fn *done, void *done_arg,
                      struct stadion_err *err)
 {
-	struct tcp_probe *pr = state;
+	struct probe_common *pr = state;
 	const struct stadion_host *host = pr->host;
 	struct sockaddr_storage ss;
 	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
@@ -148,11 +125,9 @@ static int tcp_check(void *state, const struct stadion_probe_target *target,
 		                       "needs a numeric address",
 		                       target->task_id, target->host);
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if ((c = probe_common_check_new(pr, sizeof(*c), done, done_arg)) ==
+	    NULL)
 		return stadion_err_set(err, STADION_ENOMEM, "out of memory");
-	c->pr = pr;
-	c->done = done;
-	c->done_arg = done_arg;
 	c->timeout_ms = target->timeout_ms;
 	c->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	               0);
@@ -175,18 +150,10 @@ static int tcp_check(void *state, const struct stadion_probe_target *target,
 	}
 	if (c->timer == NULL)
 		goto out_fail;
-	c->next = pr->checks;
-	if (pr->checks != NULL)
-		pr->checks->prev = c;
-	pr->checks = c;
+	probe_common_check_link(&c->base);
 	return STADION_OK;
 out_fail:
-	if (c->watch != NULL)
-		host->fd_unwatch(host->ctx, c->watch);
-	if (c->timer != NULL)
-		host->timer_stop(host->ctx, c->timer);
-	if (c->fd >= 0)
-		close(c->fd);
+	check_release(&c->base);
 	free(c);
 	return stadion_err_set(err, STADION_EIO, "cannot check task %s: %s",
 	                       target->task_id, strerror(errno));
@@ -194,15 +161,7 @@ out_fail:
 
 static void tcp_cancel(void *state, void *done_arg)
 {
-	struct tcp_probe *pr = state;
-
-	for (struct tcp_check *c = pr->checks; c != NULL; c = c->next) {
-		if (c->done_arg != done_arg)
-			continue;
-		check_release(c);
-		free(c);
-		return;
-	}
+	probe_common_cancel(state, done_arg, check_release);
 }
 
 static const struct stadion_probe_ops tcp_ops = {
