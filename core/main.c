@@ -462,6 +462,7 @@ static void stop(struct stadiond *d)
 		driver_destroy(d->driver);
 	/* The store first: its destroy() completes what is under way, and
 	 * those completions use the repository. */
+	state_close(d->state);
 	plugin_set_free(d->plugins);
 	state_free(d->state);
 	plugin_host_free(d->plugin_host);

@@ -101,6 +101,7 @@ struct state {
 	size_t n_docs;
 	struct commit *head, *tail;     /* queue; head runs when inflight */
 	bool inflight;
+	bool closing;   /* state_close(): start no more commits */
 };
 
 /* ------------------------------------------------------------------------
@@ -414,6 +415,12 @@ static void snap_clear(struct state *s)
 	free(s->docs);
 	s->docs = NULL;
 	s->n_docs = 0;
+}
+
+void state_close(struct state *s)
+{
+	if (s != NULL)
+		s->closing = true;
 }
 
 void state_free(struct state *s)
@@ -918,7 +925,7 @@ out_oom:
  * the call that queued it). */
 static void commit_kick(struct state *s)
 {
-	while (!s->inflight && s->head != NULL) {
+	while (!s->closing && !s->inflight && s->head != NULL) {
 		struct commit *c = s->head;
 		struct stadion_err err = {0};
 		int rc = commit_start(c, &err);

@@ -137,6 +137,10 @@ typedef void state_done_fn(void *arg, int rc, const char *errmsg);
  * due, which use the repository.  NULL when out of memory. */
 struct state *state_new(const struct stadion_storage_ops *ops, void *storage,
                         const struct state_config *cfg);
+/* Before the store is destroyed: the completions its destroy() still
+ * calls start no queued commit, which a store being destroyed could accept
+ * and never complete.  The queue is left to state_free().  NULL-safe. */
+void state_close(struct state *s);
 /* Frees the snapshot and whatever waits in the commit queue (without
  * calling completions).  NULL-safe. */
 void state_free(struct state *s);
