@@ -80,11 +80,9 @@ static const struct flag_def flag_defs[] = {
 	F(zk_max_node_size, FLAG_INT, "1024000", 1, INT64_MAX,
 	  "largest stored value in bytes"),
 	F(leader_proxy_connection_timeout, FLAG_INT, "5000", 1, INT64_MAX,
-	  "ms to connect to the leader when proxying "
-	  "(also --leader_proxy_connection_timeout_ms)"),
+	  "ms to connect to the leader when proxying"),
 	F(leader_proxy_read_timeout, FLAG_INT, "10000", 1, INT64_MAX,
-	  "ms to wait for the leader's answer when proxying "
-	  "(also --leader_proxy_read_timeout_ms)"),
+	  "ms to wait for the leader's answer when proxying"),
 	F(leader_proxy_max_open_connections, FLAG_INT, "64", 1, 65536,
 	  "connections a standby keeps open to the leader when proxying"),
 	F(plugin_dir, FLAG_LIST, NULL, 0, 0,
@@ -404,6 +402,11 @@ void flags_usage(FILE *out)
 			fprintf(out, " (default: %s)",
 			        d->def[0] != '\0' ? d->def : "\"\"");
 		fputc('\n', out);
+		for (size_t k = 0;
+		     k < sizeof(flag_aliases) / sizeof(flag_aliases[0]); k++)
+			if (strcmp(flag_aliases[k].name, d->name) == 0)
+				fprintf(out, "  --%s%s\n      the same as --%s\n",
+				        flag_aliases[k].alias, arg, d->name);
 	}
 	fprintf(out, "  --help, --version\n");
 }
