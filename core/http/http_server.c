@@ -101,7 +101,10 @@ const char *http_req_body(struct http_req *req, size_t *len_r)
 
 	/* A NUL after the body lets parsers read it as a string; it is not
 	 * part of the body. */
-	evbuffer_add(in, "", 1);
+	if (req->body_terminated)
+		len--;
+	else if (evbuffer_add(in, "", 1) == 0)
+		req->body_terminated = true;
 	p = evbuffer_pullup(in, -1);
 	*len_r = len;
 	return (const char *)p;
@@ -227,6 +230,9 @@ struct http_req *http_req_defer(struct http_req *req)
 		return NULL;
 	in = evhttp_request_get_input_buffer(req->ev);
 	d->body_len = evbuffer_get_length(in);
+	/* Not the NUL http_req_body() added. */
+	if (req->body_terminated)
+		d->body_len--;
 	if ((d->body = malloc(d->body_len + 1)) == NULL) {
 		free(d);
 		return NULL;

@@ -39,6 +39,8 @@ struct http_req {
 	void *app;                /* the server's APP pointer */
 	const struct http_server *server;
 	bool replied;
+	/* http_req_body() put a NUL after the body in libevent's buffer. */
+	bool body_terminated;
 	/* The dispatcher's request was handed to a deferred copy: it must not
 	 * answer for the handler. */
 	bool deferred;

@@ -48,7 +48,15 @@ static struct fixture fx;
 /* Defer and keep the copy for the test to answer. */
 static void h_later(struct http_req *req)
 {
+	size_t len;
+
 	fx.handled++;
+	/* A handler reads the body before it defers (api_apps does):
+	 * twice, and the copy must not see the NUL added for parsers. */
+	if (http_req_query(req, "read") != NULL) {
+		http_req_body(req, &len);
+		http_req_body(req, &len);
+	}
 	fx.held = http_req_defer(req);
 	if (fx.held == NULL)
 		http_reply_message(req, 500, "out of memory");
@@ -211,7 +219,8 @@ static void test_reply_later(void)
 		return;
 	conn = client_conn();
 	if (!CHECK(conn != NULL) ||
-	    !CHECK(client_send(conn, EVHTTP_REQ_POST, "/later/a/b?force=True",
+	    !CHECK(client_send(conn, EVHTTP_REQ_POST,
+	                       "/later/a/b?force=True&read=1",
 	                       "{\"id\":\"x\"}", &x) == 0))
 		goto out;
 	if (!CHECK(run_until_handled(1)) || !CHECK(fx.held != NULL))
