@@ -16,10 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <CUnit/CUnit.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -27,12 +23,11 @@
 
 #include "http/http_server.h"
 #include "lib/cu_run.h"
-#include "lib/testnet.h"
+#include "lib/loopback.h"
 
-/* How many loop iterations a test waits for something before it gives up
- * (each blocks at most WAIT_STEP_MS): a bound, not a timing assertion. */
+/* How many loop turns a test waits for something before it gives up
+ * (each blocks at most LOOP_STEP_MS): a bound, not a timing assertion. */
 #define WAIT_STEPS 500
-#define WAIT_STEP_MS 10
 
 struct fixture {
 	struct event_base *base;
@@ -95,7 +90,7 @@ static int fixture_up(void)
 	if ((fx.base = event_base_new()) == NULL)
 		return -1;
 	for (int tries = 0; tries < 20; tries++) {
-		conf.port = fx.port = testnet_free_port();
+		conf.port = fx.port = loopback_free_port();
 		if (fx.port != 0 &&
 		    http_server_new(fx.base, &conf, &fx.server, err,
 		                    sizeof(err)) == 0)
@@ -113,16 +108,9 @@ static void fixture_down(void)
 	memset(&fx, 0, sizeof(fx));
 }
 
-/* Run the loop until DONE(ARG) holds or WAIT_STEPS iterations passed. */
 static bool run_until_fn(bool (*done)(const void *), const void *arg)
 {
-	struct timeval step = {0, WAIT_STEP_MS * 1000};
-
-	for (int i = 0; i < WAIT_STEPS && !done(arg); i++) {
-		event_base_loopexit(fx.base, &step);
-		event_base_dispatch(fx.base);
-	}
-	return done(arg);
+	return loop_run_until(fx.base, done, arg, WAIT_STEPS);
 }
 
 static bool flag_set(const void *arg)
@@ -145,15 +133,9 @@ static bool run_until_handled(int n)
 	return run_until_fn(handled_enough, &n);
 }
 
-/* Turn the loop N times, for things nobody waits for. */
 static void run_steps(int n)
 {
-	struct timeval step = {0, WAIT_STEP_MS * 1000};
-
-	for (int i = 0; i < n; i++) {
-		event_base_loopexit(fx.base, &step);
-		event_base_dispatch(fx.base);
-	}
+	loop_run_steps(fx.base, n);
 }
 
 /* One client exchange through libevent's own client. */
@@ -319,20 +301,7 @@ out:
 /* A raw client that sends a request and closes without waiting. */
 static int raw_request_then_close(const char *request)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	size_t len = strlen(request);
-
-	if (fd < 0)
-		return -1;
-	sa.sin_port = htons(fx.port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    write(fd, request, len) != (ssize_t)len) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return loopback_send_raw(fx.port, request);
 }
 
 static void test_client_gone(void)

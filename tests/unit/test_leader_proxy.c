@@ -31,11 +31,8 @@
 #include "http/http_server.h"
 #include "leader/leader_proxy.h"
 #include "lib/cu_run.h"
+#include "lib/loopback.h"
 
-/* Loop iterations a test waits for something (each at most WAIT_STEP_MS):
- * a bound, not a timing assertion. */
-#define WAIT_STEPS 1000
-#define WAIT_STEP_MS 10
 #define SELF_ID "standby.test:1"
 #define BIG_BYTES (3u << 20)
 
@@ -231,29 +228,13 @@ static bool standby_intercept(void *app, struct http_req *req)
 
 /* --- set-up --------------------------------------------------------------- */
 
-static uint16_t free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	uint16_t port = 0;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 static int server_up(struct http_server_conf *conf, struct http_server **s_r,
                      uint16_t *port_r)
 {
 	char err[256] = "";
 
 	for (int tries = 0; tries < 20; tries++) {
-		conf->port = *port_r = free_port();
+		conf->port = *port_r = loopback_free_port();
 		if (*port_r != 0 &&
 		    http_server_new(fx.base, conf, s_r, err, sizeof(err)) == 0)
 			return 0;
@@ -330,23 +311,12 @@ static void fixture_down(void)
 
 static bool run_until_fn(bool (*done)(const void *), const void *arg)
 {
-	struct timeval step = {0, WAIT_STEP_MS * 1000};
-
-	for (int i = 0; i < WAIT_STEPS && !done(arg); i++) {
-		event_base_loopexit(fx.base, &step);
-		event_base_dispatch(fx.base);
-	}
-	return done(arg);
+	return loop_run_until(fx.base, done, arg, LOOP_STEPS);
 }
 
 static void run_steps(int n)
 {
-	struct timeval step = {0, WAIT_STEP_MS * 1000};
-
-	for (int i = 0; i < n; i++) {
-		event_base_loopexit(fx.base, &step);
-		event_base_dispatch(fx.base);
-	}
+	loop_run_steps(fx.base, n);
 }
 
 /* --- the client ------------------------------------------------------- */
@@ -667,7 +637,7 @@ static void test_leader_down(void)
 	if (!CHECK(fixture_up() == 0))
 		goto out;
 	snprintf(closed, sizeof(closed), "127.0.0.1:%u",
-	         (unsigned)free_port());
+	         (unsigned)loopback_free_port());
 	fx.leader_id = closed;
 	if (call(EVHTTP_REQ_POST, "/v2/apps", "{}", NULL, &x)) {
 		CHECK_INT(x.status, 503);
@@ -714,28 +684,26 @@ out:
 static void test_connect_timeout(void)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sa);
 	int lfd = -1, fill[4] = {-1, -1, -1, -1};
+	uint16_t port = 0;
 	char id[64];
 	struct exchange x;
 
 	exchange_init(&x);
 	if (!CHECK(fixture_up_with(200, 5000, 4) == 0))
 		goto out;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	if (!CHECK(lfd >= 0) ||
-	    !CHECK(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0) ||
-	    !CHECK(getsockname(lfd, (struct sockaddr *)&sa, &len) == 0) ||
-	    !CHECK(listen(lfd, 0) == 0))
+	lfd = loopback_listen(0, &port);
+	if (!CHECK(lfd >= 0))
 		goto out;
+	sa.sin_port = htons(port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	for (int i = 0; i < 4; i++) {
 		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 		if (fill[i] >= 0)
 			(void)connect(fill[i], (struct sockaddr *)&sa,
 			              sizeof(sa));
 	}
-	snprintf(id, sizeof(id), "127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+	snprintf(id, sizeof(id), "127.0.0.1:%u", (unsigned)port);
 	fx.leader_id = id;
 	if (call(EVHTTP_REQ_GET, "/v2/apps", NULL, NULL, &x)) {
 		CHECK_INT(x.status, 503);
@@ -776,21 +744,16 @@ static void test_leader_garbage(void)
 		{"HTTP/1.1 banana\r\nX: y\r\n\r\n", "malformed answer"},
 		{NULL, "reset"},
 	};
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sa);
 	struct fake_leader f = {.lfd = -1, .fd = -1};
+	uint16_t port = 0;
 	char id[64];
 
 	if (!CHECK(fixture_up() == 0))
 		goto out;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	f.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	if (!CHECK(f.lfd >= 0) ||
-	    !CHECK(bind(f.lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0) ||
-	    !CHECK(getsockname(f.lfd, (struct sockaddr *)&sa, &len) == 0) ||
-	    !CHECK(listen(f.lfd, 8) == 0))
+	f.lfd = loopback_listen(8, &port);
+	if (!CHECK(f.lfd >= 0))
 		goto out;
-	snprintf(id, sizeof(id), "127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+	snprintf(id, sizeof(id), "127.0.0.1:%u", (unsigned)port);
 	fx.leader_id = id;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct evhttp_connection *conn = client_conn();
@@ -833,25 +796,6 @@ out:
 	fixture_down();
 }
 
-/* A raw client that sends REQUEST to the standby and closes. */
-static int raw_send(const char *request)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	size_t len = strlen(request);
-
-	if (fd < 0)
-		return -1;
-	sa.sin_port = htons(fx.standby_port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    write(fd, request, len) != (ssize_t)len) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static bool a_handled(const void *arg)
 {
 	return fx.a.handled >= *(const int *)arg;
@@ -872,7 +816,9 @@ static void test_client_gone(void)
 	exchange_init(&x);
 	if (!CHECK(fixture_up() == 0))
 		goto out;
-	fd = raw_send("GET /slow?delay=100 HTTP/1.1\r\nHost: s\r\n\r\n");
+	fd = loopback_send_raw(fx.standby_port,
+	                       "GET /slow?delay=100 HTTP/1.1\r\n"
+	                       "Host: s\r\n\r\n");
 	if (!CHECK(fd >= 0))
 		goto out;
 	CHECK(run_until_fn(a_handled, &n));
@@ -890,22 +836,29 @@ out:
 	fixture_down();
 }
 
+/* Send GET URI to the standby on a new connection (*CONN_R, the
+ * caller frees it) and wait until the leader has it. */
+static bool call_at_leader(const char *uri, struct evhttp_connection **conn_r,
+                           struct exchange *x)
+{
+	int n = fx.a.handled + 1;
+
+	*conn_r = client_conn();
+	return *conn_r != NULL &&
+	       client_send(*conn_r, EVHTTP_REQ_GET, uri, NULL, NULL, x) == 0 &&
+	       run_until_fn(a_handled, &n);
+}
+
 /* The standby's server goes first, with a call at the leader: the proxy
  * must forget the request; the leader's late answer goes nowhere. */
 static void test_server_freed_first(void)
 {
 	struct evhttp_connection *conn = NULL;
 	struct exchange x;
-	int n = 1;
 
 	exchange_init(&x);
-	if (!CHECK(fixture_up() == 0))
-		goto out;
-	conn = client_conn();
-	if (!CHECK(conn != NULL) ||
-	    !CHECK(client_send(conn, EVHTTP_REQ_GET, "/slow?delay=100", NULL,
-	                       NULL, &x) == 0) ||
-	    !CHECK(run_until_fn(a_handled, &n)))
+	if (!CHECK(fixture_up() == 0) ||
+	    !CHECK(call_at_leader("/slow?delay=100", &conn, &x)))
 		goto out;
 	http_server_free(fx.standby);
 	fx.standby = NULL;
@@ -923,16 +876,10 @@ static void test_proxy_freed_first(void)
 {
 	struct evhttp_connection *conn = NULL;
 	struct exchange x;
-	int n = 1;
 
 	exchange_init(&x);
-	if (!CHECK(fixture_up() == 0))
-		goto out;
-	conn = client_conn();
-	if (!CHECK(conn != NULL) ||
-	    !CHECK(client_send(conn, EVHTTP_REQ_GET, "/never", NULL, NULL,
-	                       &x) == 0) ||
-	    !CHECK(run_until_fn(a_handled, &n)))
+	if (!CHECK(fixture_up() == 0) ||
+	    !CHECK(call_at_leader("/never", &conn, &x)))
 		goto out;
 	leader_proxy_free(fx.proxy);
 	fx.proxy = NULL;
