@@ -405,7 +405,8 @@ void flags_usage(FILE *out)
 		for (size_t k = 0;
 		     k < sizeof(flag_aliases) / sizeof(flag_aliases[0]); k++)
 			if (strcmp(flag_aliases[k].name, d->name) == 0)
-				fprintf(out, "  --%s%s\n      the same as --%s\n",
+				fprintf(out,
+				        "  --%s%s\n      the same as --%s\n",
 				        flag_aliases[k].alias, arg, d->name);
 	}
 	fprintf(out, "  --help, --version\n");

@@ -477,8 +477,10 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 	     !(req.match.route->flags & HTTP_ROUTE_ANY_NODE)) &&
 	    server->conf.intercept(server->conf.app, &req)) {
 		if (!req.replied && !req.deferred) {
-			log_error("BUG: intercepted %s without a reply", req.path);
-			http_reply_message(&req, 500, "Internal error: no reply");
+			log_error("BUG: intercepted %s without a reply",
+			          req.path);
+			http_reply_message(&req, 500,
+			                   "Internal error: no reply");
 		}
 		goto out_free;
 	}

@@ -477,17 +477,17 @@ void leader_proxy_forward(struct leader_proxy *p, struct http_req *req,
 		         cmd_name(cmd), uri, via);
 		http_reply_message(req, 502,
 		                   "proxy loop: %s %s already passed through "
-		                   "this node (X-Marathon-Via: %s) on its way to "
-		                   "the leader %s; the nodes disagree on who "
+		                   "this node (X-Marathon-Via: %s) on its way "
+		                   "to the leader %s; the nodes disagree on who "
 		                   "leads, check their ZooKeeper connection",
 		                   cmd_name(cmd), uri, via, leader);
 		return;
 	}
 	if (parse_leader(leader, host, sizeof(host), &port) != 0) {
 		http_reply_message(req, 503,
-		                   "the leader's address \"%s\" is not host:port; "
-		                   "cannot forward %s %s, check the leader's "
-		                   "--hostname and --http_port",
+		                   "the leader's address \"%s\" is not "
+		                   "host:port; cannot forward %s %s, check the "
+		                   "leader's --hostname and --http_port",
 		                   leader, cmd_name(cmd), uri);
 		return;
 	}
@@ -512,7 +512,8 @@ void leader_proxy_forward(struct leader_proxy *p, struct http_req *req,
 		evhttp_request_free(call->up);
 		http_req_on_drop(d, NULL, NULL);
 		http_reply_message(d, 503,
-		                   "out of memory forwarding %s to the leader %s",
+		                   "out of memory forwarding %s to the leader "
+		                   "%s",
 		                   call->what, leader);
 		free(call);
 		return;

@@ -583,7 +583,8 @@ static void test_routing(void)
 		CHECK_INT(x.status, 200);
 		CHECK_INT(x.body_len, BIG_BYTES);
 		CHECK(x.body != NULL && x.body[0] == 'a' &&
-		      x.body[BIG_BYTES - 1] == (char)('a' + (BIG_BYTES - 1) % 26));
+		      x.body[BIG_BYTES - 1] ==
+		              (char)('a' + (BIG_BYTES - 1) % 26));
 		CHECK_INT(fx.a.handled, 1);
 	}
 	exchange_clear(&x);

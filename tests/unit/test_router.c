@@ -35,7 +35,8 @@ enum {
 
 static const struct http_route routes[N_ROUTES] = {
 	[R_APPS] = {HTTP_GET | HTTP_POST, "/v2/apps", handler, 0},
-	[R_TASKS] = {HTTP_GET | HTTP_DELETE, "/v2/apps/{id*}/tasks", handler, 0},
+	[R_TASKS] = {HTTP_GET | HTTP_DELETE, "/v2/apps/{id*}/tasks", handler,
+	             0},
 	[R_TASK] = {HTTP_DELETE, "/v2/apps/{id*}/tasks/{task}", handler, 0},
 	[R_VERSION] = {HTTP_GET, "/v2/apps/{id*}/versions/{version}",
 	               handler, 0},
