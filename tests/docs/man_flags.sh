@@ -3,8 +3,7 @@
 # page documents no flag stadiond does not have.
 set -eu
 man="$abs_top_srcdir/docs/stadiond.8"
-# Aliases are listed as "(also --name)" after the flag they spell.
-help_flags=$("$STADIOND" --help | { sed -n 's/^  --\([a-z_]*\).*/\1/p; s/.*(also --\([a-z_]*\)).*/\1/p'; } | grep -v '^help$' | sort -u)
+help_flags=$("$STADIOND" --help | sed -n 's/^  --\([a-z_]*\).*/\1/p' | grep -v '^help$' | sort -u)
 # In roff a flag is written \-\-name.
 man_flags=$(grep -o '\\-\\-[a-z_]*' "$man" | sed 's/^\\-\\-//; s/^disable_//' | grep -v '^\(help\|version\|flag\)$' | sort -u)
 status=0

@@ -18,21 +18,6 @@ static struct sockaddr_in loopback_addr(uint16_t port)
 	return sa;
 }
 
-uint16_t loopback_free_port(void)
-{
-	struct sockaddr_in sa = loopback_addr(0);
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	uint16_t port = 0;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 int loopback_listen(int backlog, uint16_t *port_r)
 {
 	struct sockaddr_in sa = loopback_addr(0);

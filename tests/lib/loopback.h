@@ -1,7 +1,7 @@
 /*
  * loopback: what tests with servers and clients in one process share:
- * free loopback ports, raw sockets that misbehave on purpose, and turning
- * an event loop until something happened.  Nothing here can hang: every
+ * raw sockets that misbehave on purpose, and turning an event loop until
+ * something happened (free ports: testnet.h).  Nothing here can hang: every
  * wait is bounded.
  */
 #ifndef STADION_TEST_LOOPBACK_H
@@ -12,8 +12,6 @@
 
 #include <event2/event.h>
 
-/* A loopback port nobody listened on a moment ago; 0 when none. */
-uint16_t loopback_free_port(void);
 /* A nonblocking socket listening on 127.0.0.1 with BACKLOG, its port in
  * *PORT_R; -1 on failure.  The caller closes it. */
 int loopback_listen(int backlog, uint16_t *port_r);

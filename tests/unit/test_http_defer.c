@@ -24,6 +24,7 @@
 #include "http/http_server.h"
 #include "lib/cu_run.h"
 #include "lib/loopback.h"
+#include "lib/testnet.h"
 
 /* How many loop turns a test waits for something before it gives up
  * (each blocks at most LOOP_STEP_MS): a bound, not a timing assertion. */
@@ -90,7 +91,7 @@ static int fixture_up(void)
 	if ((fx.base = event_base_new()) == NULL)
 		return -1;
 	for (int tries = 0; tries < 20; tries++) {
-		conf.port = fx.port = loopback_free_port();
+		conf.port = fx.port = testnet_free_port();
 		if (fx.port != 0 &&
 		    http_server_new(fx.base, &conf, &fx.server, err,
 		                    sizeof(err)) == 0)

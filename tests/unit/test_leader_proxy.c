@@ -32,6 +32,7 @@
 #include "leader/leader_proxy.h"
 #include "lib/cu_run.h"
 #include "lib/loopback.h"
+#include "lib/testnet.h"
 
 #define SELF_ID "standby.test:1"
 #define BIG_BYTES (3u << 20)
@@ -234,7 +235,7 @@ static int server_up(struct http_server_conf *conf, struct http_server **s_r,
 	char err[256] = "";
 
 	for (int tries = 0; tries < 20; tries++) {
-		conf->port = *port_r = loopback_free_port();
+		conf->port = *port_r = testnet_free_port();
 		if (*port_r != 0 &&
 		    http_server_new(fx.base, conf, s_r, err, sizeof(err)) == 0)
 			return 0;
@@ -638,7 +639,7 @@ static void test_leader_down(void)
 	if (!CHECK(fixture_up() == 0))
 		goto out;
 	snprintf(closed, sizeof(closed), "127.0.0.1:%u",
-	         (unsigned)loopback_free_port());
+	         (unsigned)testnet_free_port());
 	fx.leader_id = closed;
 	if (call(EVHTTP_REQ_POST, "/v2/apps", "{}", NULL, &x)) {
 		CHECK_INT(x.status, 503);
