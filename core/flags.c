@@ -41,6 +41,9 @@ static const struct flag_def flag_defs[] = {
 	  "ms a task may take to reach TASK_RUNNING"),
 	F(reconciliation_interval, FLAG_INT, "600000", 1, INT64_MAX,
 	  "ms between task reconciliations"),
+	F(env_vars_prefix, FLAG_STR, NULL, 0, 0,
+	  "prefix of the variables stadiond sets in each task's environment "
+	  "(PORT0, PORTS, HOST...)"),
 	F(local_port_min, FLAG_INT, "10000", 1, 65535,
 	  "lowest service port assigned to apps"),
 	F(local_port_max, FLAG_INT, "20000", 1, 65535,

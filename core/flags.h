@@ -27,6 +27,7 @@ struct flags {
 	char *master;            /* "local" = the embedded local driver */
 	char *framework_name;
 	char *hostname;          /* advertised host name */
+	char *env_vars_prefix;   /* NULL: none */
 	char *mesos_role;
 	char *mesos_user;
 	char *webui_url;         /* NULL when unset */

@@ -216,6 +216,7 @@ static int open_scheduler(struct stadiond *d)
 		.base = d->base,
 		.state = d->state,
 		.driver = d->driver,
+		.env_prefix = d->flags.env_vars_prefix,
 	};
 	const struct driver_agent *agents;
 	size_t n_agents = 0;
@@ -233,6 +234,7 @@ static int open_scheduler(struct stadiond *d)
 		.stall_ms = d->flags.health_stall_ms,
 		.breaker_percent = d->flags.health_breaker_percent,
 		.breaker_min = d->flags.health_breaker_min,
+		.env_prefix = d->flags.env_vars_prefix,
 	};
 
 	/* Placement constraints: the constraint plugins over the agents. */

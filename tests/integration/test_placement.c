@@ -526,7 +526,8 @@ static struct daemon real;
 static char real_agents_path[PATH_MAX];
 
 /* Two agents that run real processes on this machine: each task is placed
- * and accounted on its agent and sees that agent's hostname in HOST. */
+ * and accounted on its agent and sees that agent's hostname in HOST,
+ * spelled STADION_HOST here (--env_vars_prefix). */
 static int real_init(void)
 {
 	static const char agents[] =
@@ -534,7 +535,8 @@ static int real_init(void)
 		"\"attributes\":{\"rack_id\":\"ra\"}},"
 		"{\"hostname\":\"rb-host\",\"cpus\":2,\"mem\":1024,"
 		"\"attributes\":{\"rack_id\":\"rb\"}}]";
-	const char *args[] = {"--local_agents", real_agents_path, NULL};
+	const char *args[] = {"--local_agents", real_agents_path,
+	                      "--env_vars_prefix", "STADION_", NULL};
 
 	if (!testfs_write_temp(real_agents_path, sizeof(real_agents_path),
 	                       "test_placement-real", agents))
@@ -553,7 +555,8 @@ static int real_cleanup(void)
 static void test_real_host_env(void)
 {
 	const char *body =
-		"{\"id\":\"/onrb\",\"cmd\":\"echo HOST=$HOST; exec sleep "
+		"{\"id\":\"/onrb\",\"cmd\":\"echo HOST=$HOST/$STADION_HOST; "
+		"exec sleep "
 		"1000\",\"cpus\":0.1,\"mem\":16,\"instances\":1,"
 		"\"constraints\":[[\"rack_id\",\"CLUSTER\",\"rb\"]]}";
 	struct http_resp resp;
@@ -600,7 +603,7 @@ static void test_real_host_env(void)
 		if (line[0] == '\0')
 			usleep(POLL_MS * 1000);
 	}
-	CHECK_STR(line, "HOST=rb-host\n");
+	CHECK_STR(line, "HOST=/rb-host\n");
 out_put:
 	json_object_put(o);
 	if (daemon_call(&real, "DELETE", "/v2/apps/onrb", NULL, NULL,
@@ -610,7 +613,7 @@ out_put:
 }
 
 static CU_TestInfo real_tests[] = {
-	{"a real task runs on its agent, HOST says which",
+	{"a real task runs on its agent, (STADION_)HOST says which",
 	 test_real_host_env},
 	CU_TEST_INFO_NULL,
 };
