@@ -217,6 +217,8 @@ static int open_scheduler(struct stadiond *d)
 		.state = d->state,
 		.driver = d->driver,
 		.env_prefix = d->flags.env_vars_prefix,
+		.lose_launch_writes =
+			getenv("STADIOND_TEST_LOSE_LAUNCH_WRITES") != NULL,
 	};
 	const struct driver_agent *agents;
 	size_t n_agents = 0;
@@ -245,6 +247,10 @@ static int open_scheduler(struct stadiond *d)
 		return -1;
 	}
 	tc.place = d->place;
+	if (tc.lose_launch_writes)
+		log_warn("STADIOND_TEST_LOSE_LAUNCH_WRITES is set: launches "
+		         "are not stored (a test's fault injection; never in "
+		         "production)");
 	rc.place = d->place;
 	if ((d->tracker = tracker_new(&tc)) == NULL) {
 		log_error("out of memory");

@@ -103,6 +103,16 @@ int driver_launch_record(struct driver *d, const char *task_id,
 	return d->ops->launch_record(d, task_id, rec_r);
 }
 
+int driver_find_launch(struct driver *d, const char *task_id,
+                       struct driver_found_launch *found_r)
+{
+	if (d->ops->find_launch == NULL) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	return d->ops->find_launch(d, task_id, found_r);
+}
+
 int driver_attr_format_scalar(double v, char *buf, size_t buflen)
 {
 	/* "%.3f" rounds the exact binary value half-even, as Java's

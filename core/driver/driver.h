@@ -144,6 +144,17 @@ struct driver_launch_record {
 	const char *sandbox;     /* NULL for simulated tasks */
 };
 
+/* What a launch left on its host, found by task id after a restart
+ * (driver_find_launch). */
+#define DRIVER_FOUND_MAX_PORTS 64
+struct driver_found_launch {
+	pid_t pid;
+	uint64_t start_ticks;
+	char agent_id[256];
+	uint32_t ports[DRIVER_FOUND_MAX_PORTS];
+	size_t n_ports;
+};
+
 /* One status report; everything borrowed for the duration of the
  * callback. */
 struct driver_status {
@@ -181,6 +192,8 @@ struct driver_ops {
 	int (*reconcile)(struct driver *d, const char *task_id);
 	int (*launch_record)(struct driver *d, const char *task_id,
 	                     struct driver_launch_record *rec_r);
+	int (*find_launch)(struct driver *d, const char *task_id,
+	                   struct driver_found_launch *found_r);
 };
 
 /* The part every driver starts with (the implementation embeds it first). */
@@ -231,5 +244,13 @@ int driver_adopt(struct driver *d, const struct driver_task_spec *spec,
 int driver_reconcile(struct driver *d, const char *task_id);
 int driver_launch_record(struct driver *d, const char *task_id,
                          struct driver_launch_record *rec_r);
+/* Whether TASK_ID was launched on this host by any stadiond, as far as
+ * what the launch left behind tells (the local driver: the sandbox's
+ * launch record), into *FOUND_R.  For a task the state knows only as
+ * scheduled: it may have been started after that was stored and before
+ * its launch was.  -1 with ENOENT when nothing says so, ENOTSUP when the
+ * driver cannot tell. */
+int driver_find_launch(struct driver *d, const char *task_id,
+                       struct driver_found_launch *found_r);
 
 #endif /* STADION_DRIVER_H */

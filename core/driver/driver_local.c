@@ -685,27 +685,46 @@ static int sandbox_file(char *buf, size_t len, const char *sandbox,
 	return 0;
 }
 
-/* Write "<pid> <start ticks>\n" to SANDBOX/launch.  Through a temporary
+/* The launch record, SANDBOX/launch:
+ *   <pid> <start ticks>\n
+ *   agent <agent id>\n
+ *   ports[ <port>...]\n
+ * The first line ties the process to its task; the others let a stadiond
+ * that finds the task with only its scheduled instance stored adopt it on
+ * its agent with its ports (driver_find_launch). */
+#define LAUNCH_FILE_MAX 2048
+
+/* Write the launch record of T to SANDBOX/launch.  Through a temporary
  * file and rename(), so that the next stadiond reads the whole record or
  * none.  No fsync: the record is for a stadiond that dies, not for a host
  * that does (a reboot ends the task too), and this is on the launch path.
  * 0, or -1 with errno set. */
-static int launch_file_write(const char *sandbox, pid_t pid, uint64_t ticks)
+static int launch_file_write(const char *sandbox, pid_t pid, uint64_t ticks,
+                             const struct task *t)
 {
-	char tmp[PATH_MAX], path[PATH_MAX], line[64];
+	char tmp[PATH_MAX], path[PATH_MAX], buf[LAUNCH_FILE_MAX];
 	ssize_t n;
 	int fd, len, e;
 
 	if (sandbox_file(tmp, sizeof(tmp), sandbox, "launch.tmp") != 0 ||
 	    sandbox_file(path, sizeof(path), sandbox, "launch") != 0)
 		return -1;
-	len = snprintf(line, sizeof(line), "%d %llu\n", (int)pid,
-	               (unsigned long long)ticks);
+	len = snprintf(buf, sizeof(buf), "%d %llu\nagent %s\nports", (int)pid,
+	               (unsigned long long)ticks, t->agent->agent->id);
+	for (uint32_t i = 0; i < t->n_ports && len < (int)sizeof(buf); i++)
+		len += snprintf(buf + len, sizeof(buf) - (size_t)len, " %u",
+		                t->ports[i]);
+	if (len < (int)sizeof(buf))
+		len += snprintf(buf + len, sizeof(buf) - (size_t)len, "\n");
+	if (len >= (int)sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 	          0644);
 	if (fd < 0)
 		return -1;
-	if ((n = write(fd, line, (size_t)len)) != len) {
+	if ((n = write(fd, buf, (size_t)len)) != len) {
 		if (n >= 0)
 			errno = ENOSPC; /* a short write to a new file */
 		goto close_tmp;
@@ -726,14 +745,17 @@ unlink_tmp:
 	return -1;
 }
 
-/* SANDBOX/launch into *PID_R and *TICKS_R: 0, or -1 with errno (ENOENT:
- * there is none; EINVAL: not a launch record).  Strict, since the sweep
- * kills what a record names: a start time of 0 (unknown) matches a
- * process whose /proc entry cannot be read, so it is refused. */
-static int launch_file_read(const char *sandbox, pid_t *pid_r,
-                            uint64_t *ticks_r)
+/* SANDBOX/launch into *PID_R and *TICKS_R, and when FOUND_R is not NULL
+ * everything into it: 0, or -1 with errno (ENOENT: there is none; EINVAL:
+ * not a launch record).  Strict, since the sweep kills what a record
+ * names: a start time of 0 (unknown) matches a process whose /proc entry
+ * cannot be read, so it is refused.  A record of the first line only (an
+ * older stadiond's) has no agent. */
+static int launch_file_read_all(const char *sandbox, pid_t *pid_r,
+                                uint64_t *ticks_r,
+                                struct driver_found_launch *found_r)
 {
-	char path[PATH_MAX], buf[64], *p, *end;
+	char path[PATH_MAX], buf[LAUNCH_FILE_MAX], *p, *end;
 	unsigned long long ticks;
 	long long pid;
 	ssize_t n;
@@ -762,14 +784,54 @@ static int launch_file_read(const char *sandbox, pid_t *pid_r,
 		goto einval;
 	errno = 0;
 	ticks = strtoull(p, &end, 10);
-	if (errno != 0 || ticks == 0 || strcmp(end, "\n") != 0)
+	if (errno != 0 || ticks == 0 || *end != '\n')
 		goto einval;
+	p = end + 1;
+	if (found_r != NULL) {
+		size_t len;
+
+		memset(found_r, 0, sizeof(*found_r));
+		if (strncmp(p, "agent ", 6) == 0) {
+			p += 6;
+			len = strcspn(p, "\n");
+			if (p[len] != '\n' || len == 0 ||
+			    len >= sizeof(found_r->agent_id))
+				goto einval;
+			memcpy(found_r->agent_id, p, len);
+			p += len + 1;
+			if (strncmp(p, "ports", 5) != 0)
+				goto einval;
+			p += 5;
+			while (*p == ' ') {
+				unsigned long port = strtoul(p + 1, &end, 10);
+
+				if (end == p + 1 || port == 0 || port > 65535 ||
+				    found_r->n_ports >= DRIVER_FOUND_MAX_PORTS)
+					goto einval;
+				found_r->ports[found_r->n_ports++] =
+					(uint32_t)port;
+				p = end;
+			}
+			if (strcmp(p, "\n") != 0)
+				goto einval;
+		} else if (*p != '\0') {
+			goto einval;
+		}
+		found_r->pid = (pid_t)pid;
+		found_r->start_ticks = ticks;
+	}
 	*pid_r = (pid_t)pid;
 	*ticks_r = ticks;
 	return 0;
 einval:
 	errno = EINVAL;
 	return -1;
+}
+
+static int launch_file_read(const char *sandbox, pid_t *pid_r,
+                            uint64_t *ticks_r)
+{
+	return launch_file_read_all(sandbox, pid_r, ticks_r, NULL);
 }
 
 /* Start ARGV (PATH is argv[0] resolved, or NULL to search $PATH) in
@@ -1062,7 +1124,7 @@ static void real_start(struct driver_local *l, struct task *t,
 	/* At once, before anything else can fail or take time: until the
 	 * scheduler has stored the pid, this file is all that ties the
 	 * process to its task (see driver_local.h). */
-	if (launch_file_write(p->sandbox, p->pid, p->start_ticks) != 0) {
+	if (launch_file_write(p->sandbox, p->pid, p->start_ticks, t) != 0) {
 		int e = errno;
 
 		/* Without a record, a stadiond killed before the state write
@@ -1246,6 +1308,28 @@ static int local_launch_record(struct driver *d, const char *task_id,
 		rec_r->sandbox = t->proc->sandbox;
 	}
 	return 0;
+}
+
+static int local_find_launch(struct driver *d, const char *task_id,
+                             struct driver_found_launch *found_r)
+{
+	struct driver_local *l = (struct driver_local *)d;
+	char *sandbox = sandbox_path(l, task_id);
+	uint64_t ticks;
+	pid_t pid;
+	int rc;
+
+	if (sandbox == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	rc = launch_file_read_all(sandbox, &pid, &ticks, found_r);
+	free(sandbox);
+	if (rc == 0 && found_r->agent_id[0] == '\0') {
+		errno = ENOENT; /* an older record: no agent to adopt it on */
+		return -1;
+	}
+	return rc;
 }
 
 /* ---- sweep ------------------------------------------------------------ */
@@ -2045,4 +2129,5 @@ static const struct driver_ops local_ops = {
 	.adopt = local_adopt,
 	.reconcile = local_reconcile,
 	.launch_record = local_launch_record,
+	.find_launch = local_find_launch,
 };

@@ -32,6 +32,11 @@ struct tracker {
 	char **notify;             /* app ids for the listener, each once */
 	size_t n_notify, cap_notify;
 	uint64_t generation;
+	/* Instance writes up to this one are stored (state_last_write): an
+	 * instance launches only once its Scheduled record, which names
+	 * its task, is stored, so that the next leader can always tell a
+	 * task it finds from a stranger. */
+	uint64_t stored_upto;
 	uint64_t trimmed_at;       /* the generation of the last malloc_trim */
 	struct event *trim_ev;
 	/* Recovery: versions being read back, adopted tasks still to
@@ -48,6 +53,7 @@ struct tracker {
 };
 
 static void recover_defs_clear(struct tracker *t);
+static void arm_delay(struct tracker *t, int64_t wait_ms);
 
 static int64_t now_ms(void)
 {
@@ -155,9 +161,38 @@ static void store_done(void *arg, int rc, const char *errmsg)
 {
 	(void)arg;
 	if (rc != 0)
-		log_error("cannot store instances: %s; they will be "
-		          "reconciled at the next start",
+		log_error("cannot store instances: %s; they are written again "
+		          "with the next batch",
 		          errmsg);
+}
+
+/* Stored, with its current task id: it may launch. */
+static bool stored(const struct tracker *t,
+                   const struct tracker_instance *inst)
+{
+	return !inst->dirty && inst->write_seq <= t->stored_upto;
+}
+
+/* The state's news of an instance write (state_set_write_listener).
+ * Writes complete in order, so a stored one stores all before it that
+ * did not fail; a failed one's instances go into the next batch. */
+static void on_write(void *arg, uint64_t seq, int rc)
+{
+	struct tracker *t = arg;
+
+	if (rc == 0) {
+		t->stored_upto = seq;
+		if (sched_queue_size(t->queue) > 0)
+			kick(t);
+		return;
+	}
+	for (size_t a = 0; a < t->n_apps; a++) {
+		struct tracker_app *ta = t->app_list[a];
+
+		for (size_t i = 0; i < ta->n_instances; i++)
+			if (ta->instances[i]->write_seq == seq)
+				mark_dirty(t, ta->instances[i]);
+	}
 }
 
 static struct state_instance *to_state(const struct tracker_instance *inst)
@@ -203,36 +238,46 @@ static struct state_instance *to_state(const struct tracker_instance *inst)
 	return s;
 }
 
+/* All dirty instances as one write, or none: what is not written stays
+ * dirty and goes with a later batch (in a second, when the store refused
+ * the write outright). */
 static void flush_writes(struct tracker *t)
 {
 	struct state_instance **batch;
 	struct stadion_err err = {0};
 	size_t n = 0;
+	uint64_t seq;
 
 	if (t->n_dirty == 0)
 		return;
-	if ((batch = calloc(t->n_dirty, sizeof(*batch))) == NULL) {
-		for (size_t i = 0; i < t->n_dirty; i++)
-			t->dirty[i]->dirty = false;
+	if ((batch = calloc(t->n_dirty, sizeof(*batch))) == NULL)
 		goto fail;
-	}
-	for (size_t i = 0; i < t->n_dirty; i++) {
-		t->dirty[i]->dirty = false;
+	for (size_t i = 0; i < t->n_dirty; i++)
 		if ((batch[n] = to_state(t->dirty[i])) != NULL)
 			n++;
+	if (n < t->n_dirty) {
+		snprintf(err.msg, sizeof(err.msg), "out of memory");
+		goto fail_free_batch;
 	}
-	if (n < t->n_dirty)
-		log_error("out of memory: %zu instances not stored",
-		          t->n_dirty - n);
-	if (n > 0 && state_put_instances(t->cfg.state, batch, n, store_done,
-	                                 NULL, &err) != 0) {
-		log_error("cannot store instances: %s", err.msg);
-		for (size_t i = 0; i < n; i++)
-			state_instance_free(batch[i]);
+	if (state_put_instances(t->cfg.state, batch, n, store_done, NULL,
+	                        &err) != 0)
+		goto fail_free_batch;
+	free(batch);
+	seq = state_last_write(t->cfg.state);
+	for (size_t i = 0; i < t->n_dirty; i++) {
+		t->dirty[i]->dirty = false;
+		t->dirty[i]->write_seq = seq;
 	}
+	t->n_dirty = 0;
+	return;
+fail_free_batch:
+	for (size_t i = 0; i < n; i++)
+		state_instance_free(batch[i]);
 	free(batch);
 fail:
-	t->n_dirty = 0;
+	log_error("cannot store %zu instances: %s; retrying in a second",
+	          t->n_dirty, err.msg[0] != '\0' ? err.msg : "out of memory");
+	arm_delay(t, 1000);
 }
 
 /* ---- apps and instances ----------------------------------------------- */
@@ -540,15 +585,23 @@ void tracker_stop_app(struct tracker *t, const char *app_id)
 
 /* ---- launching -------------------------------------------------------- */
 
-static struct tracker_instance *next_scheduled(struct tracker_app *ta,
+/* Waits for a launch, and may have it now. */
+static bool launchable(const struct tracker *t,
+                       const struct tracker_instance *inst)
+{
+	return !inst->has_task && inst->goal == STATE_GOAL_RUNNING &&
+	       strcmp(inst->condition, "Scheduled") == 0 && stored(t, inst);
+}
+
+static struct tracker_instance *next_scheduled(const struct tracker *t,
+                                               struct tracker_app *ta,
                                                const struct app *app,
                                                size_t *from)
 {
 	for (; *from < ta->n_instances; (*from)++) {
 		struct tracker_instance *inst = ta->instances[*from];
 
-		if (!inst->has_task && inst->goal == STATE_GOAL_RUNNING &&
-		    inst->app == app && strcmp(inst->condition, "Scheduled") == 0)
+		if (inst->app == app && launchable(t, inst))
 			return inst;
 	}
 	return NULL;
@@ -580,7 +633,7 @@ static void launch_placed(struct tracker *t, struct tracker_app *ta,
 	uint32_t launched = 0;
 
 	for (uint32_t j = 0; j < placed; j++) {
-		struct tracker_instance *inst = next_scheduled(ta, app, &from);
+		struct tracker_instance *inst = next_scheduled(t, ta, app, &from);
 		const struct driver_offer *o = &offers[offer_idx[j]];
 		struct sched_task_params p = {
 			.task_id = NULL,
@@ -632,7 +685,8 @@ static void launch_placed(struct tracker *t, struct tracker_app *ta,
 			          inst->task_id);
 		ta->n_scheduled--;
 		launched++;
-		mark_dirty(t, inst);
+		if (!t->cfg.lose_launch_writes)
+			mark_dirty(t, inst);
 		sched_task_free(task);
 	}
 	if (launched > 0) {
@@ -812,8 +866,7 @@ static void launch_app_all(struct tracker *t, struct tracker_app *ta,
 		uint32_t count = 0;
 		bool seen = false;
 
-		if (inst->has_task || inst->goal != STATE_GOAL_RUNNING ||
-		    strcmp(inst->condition, "Scheduled") != 0)
+		if (!launchable(t, inst))
 			continue;
 		for (size_t k = 0; k < n_done; k++)
 			seen |= done[k] == app;
@@ -823,9 +876,7 @@ static void launch_app_all(struct tracker *t, struct tracker_app *ta,
 		for (size_t k = i; k < ta->n_instances; k++) {
 			const struct tracker_instance *o = ta->instances[k];
 
-			if (o->app == app && !o->has_task &&
-			    o->goal == STATE_GOAL_RUNNING &&
-			    strcmp(o->condition, "Scheduled") == 0)
+			if (o->app == app && launchable(t, o))
 				count++;
 		}
 		launch_app(t, ta, app, count, r,
@@ -1087,6 +1138,7 @@ struct tracker *tracker_new(const struct tracker_config *cfg)
 		return NULL;
 	}
 	driver_set_status_cb(cfg->driver, on_status, t);
+	state_set_write_listener(cfg->state, on_write, t);
 	return t;
 }
 
@@ -1096,6 +1148,8 @@ void tracker_free(struct tracker *t)
 		return;
 	if (t->cfg.driver != NULL)
 		driver_set_status_cb(t->cfg.driver, NULL, NULL);
+	if (t->cfg.state != NULL)
+		state_set_write_listener(t->cfg.state, NULL, NULL);
 	for (size_t i = 0; i < t->n_apps; i++) {
 		struct tracker_app *ta = t->app_list[i];
 
@@ -1185,6 +1239,40 @@ static bool adopt(struct tracker *t, struct tracker_instance *inst,
 	return strmap_put(t->tasks, inst->task_id, inst) == 0;
 }
 
+/* Stored as Scheduled, yet it may have been started after that was
+ * stored and before its launch was (a leader killed in between): what
+ * the launch left on the host says, and the task is adopted rather than
+ * killed as a stranger and started again. */
+static bool adopt_launched(struct tracker *t, struct tracker_instance *inst,
+                           const struct state_instance *si)
+{
+	struct driver_found_launch f;
+	struct driver_launch_record rec;
+	struct state_instance view;
+
+	if (strcmp(si->state, "Scheduled") != 0 ||
+	    driver_find_launch(t->cfg.driver, si->task_id, &f) != 0)
+		return false;
+	view = *si;
+	view.state = (char *)"Staging";
+	view.agent_id = f.agent_id;
+	view.pid = f.pid;
+	view.start_ticks = f.start_ticks;
+	view.host_ports = f.ports;
+	view.n_host_ports = f.n_ports;
+	view.sandbox = NULL;
+	log_info("task %s was started but its launch was not stored; "
+	         "adopting it",
+	         si->task_id);
+	if (!adopt(t, inst, &view))
+		return false;
+	if (driver_launch_record(t->cfg.driver, si->task_id, &rec) == 0)
+		inst->sandbox = dup_or_null(rec.sandbox);
+	/* The launch, stored at last. */
+	mark_dirty(t, inst);
+	return true;
+}
+
 /* An app version that recovering instances ran, read back from the
  * state (the snapshot holds the current definitions only). */
 struct recover_def {
@@ -1271,7 +1359,7 @@ static int recover_instances(struct tracker *t)
 			instance_free(inst);
 			return -ENOMEM;
 		}
-		if (adopt(t, inst, si)) {
+		if (adopt(t, inst, si) || adopt_launched(t, inst, si)) {
 			inst->adopting = true;
 			t->n_adopting++;
 			if (inst->goal != STATE_GOAL_RUNNING)

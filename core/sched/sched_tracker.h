@@ -96,6 +96,9 @@ struct tracker_instance {
 	uint64_t ready_epoch;
 	/* Tracker bookkeeping. */
 	bool dirty;                /* in the next write batch */
+	uint64_t write_seq;        /* the instance write (state_last_write)
+	                            * that carries its latest change; 0:
+	                            * as recovered */
 	struct tracker_app *tapp;
 	size_t index;              /* in tapp->instances */
 };
@@ -146,6 +149,9 @@ struct tracker_config {
 	void *listen_arg;
 	struct sched_place *place; /* borrowed: the apps' constraints; NULL
 	                            * places without them */
+	/* Fault injection for tests (STADIOND_TEST_LOSE_LAUNCH_WRITES): a
+	 * launch is never stored, as when the leader dies right after it. */
+	bool lose_launch_writes;
 };
 
 /* A tracker; NULL when out of memory.  It adopts nothing yet: call

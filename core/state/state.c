@@ -82,6 +82,7 @@ struct write {
 	char *framework_id;             /* state_put_framework_id */
 	state_done_fn *done;
 	void *arg;
+	uint64_t seq;                   /* instance writes: state_last_write() */
 };
 
 struct state {
@@ -102,6 +103,11 @@ struct state {
 	struct commit *head, *tail;     /* queue; head runs when inflight */
 	bool inflight;
 	bool closing;   /* state_close(): start no more commits */
+	/* Instance writes: the number of the last one made, and who hears
+	 * of each completion. */
+	uint64_t write_seq;
+	state_write_fn *write_listener;
+	void *write_listener_arg;
 };
 
 /* ------------------------------------------------------------------------
@@ -1170,9 +1176,23 @@ static void write_done(void *arg, int rc, const char *errmsg)
 	} else {
 		log_warn("state: write failed: %s", errmsg);
 	}
+	if (w->seq != 0 && s->write_listener != NULL)
+		s->write_listener(s->write_listener_arg, w->seq, rc);
 	if (w->done != NULL)
 		w->done(w->arg, rc, errmsg);
 	write_free(w);
+}
+
+void state_set_write_listener(struct state *s, state_write_fn *fn,
+                              void *arg)
+{
+	s->write_listener = fn;
+	s->write_listener_arg = arg;
+}
+
+uint64_t state_last_write(const struct state *s)
+{
+	return s->write_seq;
 }
 
 /* Room for MORE instances, so that applying cannot fail. */
@@ -1229,12 +1249,14 @@ int state_put_instances(struct state *s, struct state_instance **insts,
 	w->s = s;
 	w->done = done;
 	w->arg = arg;
+	w->seq = s->write_seq + 1;
 	rc = s->ops->batch(s->storage, b.ops, b.n, write_done, w, err);
 	opbuf_free(&b);
 	if (rc != 0) {
 		write_free(w);
 		return rc;
 	}
+	s->write_seq = w->seq;
 	for (size_t i = 0; i < n; i++)
 		w->insts[i] = insts[i];
 	w->n_insts = n;

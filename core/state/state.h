@@ -197,6 +197,16 @@ struct state_change {
 int state_commit(struct state *s, const struct state_change *change,
                  state_done_fn *done, void *arg, struct stadion_err *err);
 
+/* Instance writes (state_put_instances) are numbered 1, 2, ... in the
+ * order they are made, and the store completes them in that order.  The
+ * listener hears of each completion (RC 0: stored) right before the
+ * write's own callback; one listener, NULL to remove it. */
+typedef void state_write_fn(void *arg, uint64_t seq, int rc);
+void state_set_write_listener(struct state *s, state_write_fn *fn,
+                              void *arg);
+/* The number of the last instance write made; 0 before the first. */
+uint64_t state_last_write(const struct state *s);
+
 /* Store the N (> 0) instances of INSTS as one batch (a new one, or a
  * changed state or goal of one).  On a 0 return the repository owns the
  * instances (INSTS itself is borrowed for the call): on success they

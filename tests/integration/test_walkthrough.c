@@ -1325,11 +1325,65 @@ static void test_killed_rollback(void)
 	}
 }
 
+/* A leader killed right after launches it did not store yet (forced with
+ * the test fault STADIOND_TEST_LOSE_LAUNCH_WRITES): the instances are
+ * stored as Scheduled with their task ids, so the next stadiond finds the
+ * tasks' launch records and adopts them: the same processes, none killed,
+ * none started again. */
+static void test_unstored_launch_adopted(void)
+{
+	static const char *const fault[] = {
+		"STADIOND_TEST_LOSE_LAUNCH_WRITES=1", NULL};
+	struct daemon d = {0};
+	struct deployed dep;
+	struct task_proc *before = NULL, *after = NULL;
+	size_t n_before = 0, n_after = 0;
+
+	if (!CHECK(daemon_start_env(&d, agent_args, fault) == 0))
+		return;
+	if (!deploy(&d, "POST", "/v2/apps",
+	            "{\"id\": \"unstored\", \"cmd\": \"sleep 1000\", "
+	            "\"cpus\": 0.1, \"mem\": 10, \"instances\": 2}",
+	            201, &dep) ||
+	    !wait_settled(&d, "unstored", 2, dep.version) ||
+	    !CHECK_INT(task_procs_list(&d, &before, &n_before), 0))
+		goto out_stop;
+	CHECK_INT(n_before, 2);
+	CHECK(daemon_log_contains(&d, "STADIOND_TEST_LOSE_LAUNCH_WRITES"));
+	CHECK_INT(daemon_kill(&d, SIGKILL), 128 + SIGKILL);
+	if (!CHECK(daemon_restart(&d, agent_args) == 0) ||
+	    !wait_settled(&d, "unstored", 2, dep.version))
+		goto out_stop;
+	CHECK(daemon_log_contains(&d, "was started but its launch was not "
+	                              "stored; adopting it"));
+	/* Give a wrong kill or relaunch time to show. */
+	harness_sleep_ms(1000);
+	if (CHECK_INT(task_procs_list(&d, &after, &n_after), 0) &&
+	    CHECK_INT(n_after, n_before)) {
+		for (size_t i = 0; i < n_before; i++) {
+			bool same = false;
+
+			for (size_t k = 0; k < n_after; k++)
+				same |= strcmp(before[i].task_id,
+				               after[k].task_id) == 0 &&
+				        before[i].pgid == after[k].pgid;
+			CHECK(same);
+		}
+	}
+	check_procs_are_tasks(&d, "unstored", dep.version);
+out_stop:
+	free(before);
+	free(after);
+	CHECK_INT(daemon_stop(&d), 0);
+}
+
 static CU_TestInfo killed_tests[] = {
 	{"SIGKILL mid-rollout, restart: completes, no orphan, no double",
 	 test_killed_mid_rollout},
 	{"SIGKILL during a stuck deployment, restart: rollback by DELETE",
 	 test_killed_rollback},
+	{"SIGKILL before launches were stored: adopted, not relaunched",
+	 test_unstored_launch_adopted},
 	CU_TEST_INFO_NULL,
 };
 

@@ -958,12 +958,19 @@ static void test_adopt_not_a_child(void)
 /* ---- launch records and the sweep -------------------------------------- */
 
 /* What <sandbox>/launch should hold for REC. */
+/* The launch record the driver writes for REC on the first agent, with
+ * no ports. */
 static const char *launch_line(const struct driver_launch_record *rec)
 {
-	static char buf[64];
+	static char buf[512];
+	const struct driver_agent *agents;
+	size_t n = 0;
 
-	snprintf(buf, sizeof(buf), "%d %llu\n", (int)rec->pid,
-	         (unsigned long long)rec->start_ticks);
+	if (driver_agents(drv, &agents, &n) != 0 || n == 0)
+		return "(no agent)";
+	snprintf(buf, sizeof(buf), "%d %llu\nagent %s\nports\n",
+	         (int)rec->pid, (unsigned long long)rec->start_ticks,
+	         agents[0].id);
 	return buf;
 }
 
@@ -1012,6 +1019,48 @@ static void test_launch_file(void)
 	CHECK_INT(driver_launch(drv, &spec, err, sizeof(err)), 0);
 	CHECK(wait_for("sim", DRIVER_TASK_RUNNING, 1000) != NULL);
 	CHECK(!sandbox_exists("sim", NULL));
+}
+
+/* A task stored only as scheduled: the launch record tells whether it was
+ * started, on which agent, with which ports. */
+static void test_find_launch(void)
+{
+	const uint32_t ports[] = {31000, 31005};
+	struct driver_found_launch f;
+	struct driver_launch_record rec;
+	const struct driver_agent *agents;
+	size_t n = 0;
+
+	new_driver(NULL);
+	if (drv == NULL || !CHECK_INT(driver_agents(drv, &agents, &n), 0) ||
+	    !CHECK(n > 0))
+		return;
+	CHECK_INT(launch_sh("found", "sleep 60", -1, ports, 2), 0);
+	if (!CHECK_INT(driver_launch_record(drv, "found", &rec), 0))
+		return;
+	if (CHECK_INT(driver_find_launch(drv, "found", &f), 0)) {
+		CHECK_INT(f.pid, rec.pid);
+		CHECK_INT(f.start_ticks, rec.start_ticks);
+		CHECK_STR(f.agent_id, agents[0].id);
+		CHECK_INT(f.n_ports, 2);
+		CHECK_INT(f.ports[0], 31000);
+		CHECK_INT(f.ports[1], 31005);
+	}
+	/* Never launched. */
+	errno = 0;
+	CHECK_INT(driver_find_launch(drv, "never", &f), -1);
+	CHECK_INT(errno, ENOENT);
+	/* An older stadiond's record names no agent: nothing to adopt on. */
+	plant_launch_file("old", "4242 77\n");
+	errno = 0;
+	CHECK_INT(driver_find_launch(drv, "old", &f), -1);
+	CHECK_INT(errno, ENOENT);
+	plant_launch_file("bad", "4242 77\nagent x\nports 0\n");
+	errno = 0;
+	CHECK_INT(driver_find_launch(drv, "bad", &f), -1);
+	CHECK_INT(errno, EINVAL);
+	CHECK_INT(driver_kill(drv, "found", -1), 0);
+	CHECK(wait_for("found", DRIVER_TASK_KILLED, 2000) != NULL);
 }
 
 /* Stored with pid 0 (stadiond died before storing the launch record):
@@ -1364,6 +1413,8 @@ static CU_TestInfo tests[] = {
 	{"adopt a dead or reused pid: LOST", test_adopt_dead},
 	{"adopt a process that is not our child", test_adopt_not_a_child},
 	{"launch: the launch record in the sandbox", test_launch_file},
+	{"find_launch: agent and ports of a task stored as scheduled",
+	 test_find_launch},
 	{"adopt with pid 0: the sandbox's launch record",
 	 test_adopt_from_launch_file},
 	{"adopt with pid 0, no live record: LOST", test_adopt_no_launch_file},
