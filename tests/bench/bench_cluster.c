@@ -759,7 +759,7 @@ static int wait_running(const struct daemon *d, long want)
 	return -1;
 }
 
-/* ---- The small cluster: post, abdicate, failover -------------------------- */
+/* ---- The small cluster: abdicate, post, failover ------------------------ */
 
 static int bench_small(const struct zk_server *zk, zhandle_t *zh, long seconds)
 {
@@ -771,8 +771,8 @@ static int bench_small(const struct zk_server *zk, zhandle_t *zh, long seconds)
 	double ffos[FLOOR_FAILOVER_REPS];
 	int l, l2, ask[NODES], n_ask, probes, rc = 1;
 
-	if (lat == NULL || flat == NULL || cluster_start(&c, zk, "small") != 0 ||
-	    (l = wait_leader(&c)) < 0)
+	if (lat == NULL || flat == NULL ||
+	    cluster_start(&c, zk, "small") != 0 || (l = wait_leader(&c)) < 0)
 		goto out;
 	/* Some apps stored before anything is measured. */
 	for (int i = 0; i < 10; i++) {
@@ -879,7 +879,7 @@ out:
 	return rc;
 }
 
-/* ---- The loaded cluster: largest znode, election load --------------------- */
+/* ---- The loaded cluster: largest znode, election load ------------------- */
 
 static int bench_loaded(const struct zk_server *zk, zhandle_t *zh, long apps,
                         long instances)
