@@ -763,7 +763,7 @@ static int wait_running(const struct daemon *d, long want)
 
 static int bench_small(const struct zk_server *zk, zhandle_t *zh, long seconds)
 {
-	struct cluster c;
+	struct cluster c = {0};
 	char body[256], url[64], leader[128];
 	size_t n = (size_t)seconds * 20, body_len = 0;
 	double *lat = calloc(n, sizeof(*lat)), *flat = calloc(n, sizeof(*lat));
@@ -884,7 +884,7 @@ out:
 static int bench_loaded(const struct zk_server *zk, zhandle_t *zh, long apps,
                         long instances)
 {
-	struct cluster c;
+	struct cluster c = {0};
 	struct walk w = {.depth_left = 64};
 	char body[512], path[256];
 	long per_app = instances / apps;
