@@ -92,6 +92,9 @@ struct state {
 	bool loading, loaded;
 	struct state_snapshot snap;
 	size_t cap_instances;
+	/* Instances reserved by writes still under way: pipelined writes
+	 * apply later, each into room reserved when it was made. */
+	size_t pending_instances;
 	struct vlist **index;           /* by app id */
 	size_t n_index;
 	char **roots;                   /* root versions, oldest first */
@@ -1176,6 +1179,7 @@ static void write_done(void *arg, int rc, const char *errmsg)
 	} else {
 		log_warn("state: write failed: %s", errmsg);
 	}
+	s->pending_instances -= w->n_insts;
 	if (w->seq != 0 && s->write_listener != NULL)
 		s->write_listener(s->write_listener_arg, w->seq, rc);
 	if (w->done != NULL)
@@ -1195,18 +1199,19 @@ uint64_t state_last_write(const struct state *s)
 	return s->write_seq;
 }
 
-/* Room for MORE instances, so that applying cannot fail. */
+/* Room for MORE instances besides those of the writes under way, so that
+ * applying cannot fail. */
 static int instances_reserve(struct state *s, size_t more)
 {
 	struct state_snapshot *sn = &s->snap;
 	struct state_instance **v;
 	size_t cap;
 
-	if (sn->n_instances + more <= s->cap_instances)
+	if (sn->n_instances + s->pending_instances + more <= s->cap_instances)
 		return 0;
 	cap = 2 * s->cap_instances;
-	if (cap < sn->n_instances + more)
-		cap = sn->n_instances + more + 16;
+	if (cap < sn->n_instances + s->pending_instances + more)
+		cap = sn->n_instances + s->pending_instances + more + 16;
 	if ((v = realloc(sn->instances, cap * sizeof(*v))) == NULL)
 		return -1;
 	sn->instances = v;
@@ -1260,6 +1265,7 @@ int state_put_instances(struct state *s, struct state_instance **insts,
 	for (size_t i = 0; i < n; i++)
 		w->insts[i] = insts[i];
 	w->n_insts = n;
+	s->pending_instances += n;
 	return 0;
 
 out_free_ops:

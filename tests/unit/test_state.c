@@ -729,6 +729,37 @@ static void test_instances_in_order(void)
 	free(id);
 }
 
+/* After a load the instance array is exactly as long as what was loaded:
+ * new instances in several writes under way at once each need their own
+ * room when they apply (ASan caught one written past the end). */
+static void test_instances_pipelined_growth(void)
+{
+	enum { LOADED = 3, NEW = 8 };
+	struct stadion_err err = {0};
+	struct res r[NEW] = {{0}};
+
+	for (int i = 0; i < LOADED; i++) {
+		struct res one = {0};
+
+		if (!CHECK_INT(state_put_instance(st.state, make_inst("/g", i),
+		                                  on_done, &one, &err),
+		               0) ||
+		    !CHECK(wait_for(&one)))
+			return;
+	}
+	if (!CHECK(reopen(CONF_DEFAULT, 0)) ||
+	    !CHECK_INT(state_snapshot(st.state)->n_instances, LOADED))
+		return;
+	for (int i = 0; i < NEW; i++)
+		CHECK_INT(state_put_instance(st.state,
+		                             make_inst("/g", LOADED + i),
+		                             on_done, &r[i], &err),
+		          0);
+	for (int i = 0; i < NEW; i++)
+		CHECK(wait_for(&r[i]));
+	CHECK_INT(state_snapshot(st.state)->n_instances, LOADED + NEW);
+}
+
 /* The versions of app ID in the snapshot, as "v1,v2,..." seconds. */
 static void versions_text(const char *id, char *buf, size_t len)
 {
@@ -913,6 +944,8 @@ static CU_TestInfo tests[] = {
 	{"failed commit leaves memory unchanged", test_failed_commit},
 	{"a batch that does not start", test_start_fails},
 	{"instance writes apply in order", test_instances_in_order},
+	{"new instances in writes under way at once, after a load",
+	 test_instances_pipelined_growth},
 	{"pruning keeps newest N and referenced", test_prune},
 	{"1000 apps and 10000 instances", test_load_many},
 	CU_TEST_INFO_NULL,
