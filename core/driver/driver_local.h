@@ -16,16 +16,18 @@
  * restart of stadiond and are re-attached with driver_adopt().
  *
  * The launch record: right after the spawn, before anything else, the
- * driver writes "<pid> <start ticks>\n" (the start ticks being
- * /proc/<pid>/stat field 22, so that a reused pid never matches) to
- * <data_dir>/sandboxes/<task id>/launch, through a temporary file and a
- * rename so that it is never seen half-written.  It is not fsynced: it is
- * for a stadiond that dies, not a host (a reboot ends the task too).  The
- * scheduler stores an instance with its task id before the launch and the
- * launch record after driver_launch() returns; a stadiond killed between
- * the two leaves a stored task with pid 0, which driver_adopt() then finds
- * through this file (RUNNING "adopted", or LOST "the task was never
- * started" when there is no file).  When the task itself was never stored,
+ * driver writes "<pid> <start ticks>\nagent <agent id>\nports[ <port>...]\n"
+ * (the start ticks being /proc/<pid>/stat field 22, so that a reused pid
+ * never matches) to <data_dir>/sandboxes/<task id>/launch, through a
+ * temporary file and a rename so that it is never seen half-written.  It is
+ * not fsynced: it is for a stadiond that dies, not a host (a reboot ends
+ * the task too).  The scheduler stores an instance with its task id before
+ * the launch and the launch record after driver_launch() returns; a
+ * stadiond killed between the two leaves a task stored as Scheduled, which
+ * driver_find_launch() finds through this file, with its agent and ports,
+ * for the scheduler to adopt (driver_adopt() with a pid of 0 reads the
+ * file too: RUNNING "adopted", or LOST "the task was never started" when
+ * there is no file).  When the task itself was never stored,
  * its process is one that no stored state names: driver_local_sweep()
  * kills it.  So a crash leaves neither an orphan nor, once the scheduler
  * relaunches the task, a double.  The file stays after the task ends; its
