@@ -1289,13 +1289,32 @@ static void submit(struct zk_store *s, struct zk_op *op)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static int key_op_new(enum storage_op_kind kind, const char *key, bool root_ok,
-                      void *arg, struct zk_op **op_r, struct stadion_err *err)
+/* What every call checks first: the store is configured, and there is a
+ * completion (HAS_DONE).  0, or a code with ERR filled. */
+static int call_check(const struct zk_store *s, bool has_done,
+                      struct stadion_err *err)
 {
-	struct zk_op *op = op_new(kind, 1, arg, err);
+	if (dormant(s, err) != 0)
+		return STADION_ENOTSUP;
+	if (!has_done)
+		return stadion_err_set(err, STADION_EINVAL, "no completion");
+	return 0;
+}
+
+/* A call on one key, checked (call_check()): its operation of KIND on KEY
+ * ("" allowed when ROOT_OK), to be completed by its caller and submitted.
+ * 0, or a code with ERR filled. */
+static int key_op_new(const struct zk_store *s, bool has_done,
+                      enum storage_op_kind kind, const char *key,
+                      bool root_ok, void *arg, struct zk_op **op_r,
+                      struct stadion_err *err)
+{
+	struct zk_op *op;
 	int rc;
 
-	if (op == NULL)
+	if ((rc = call_check(s, has_done, err)) != 0)
+		return rc;
+	if ((op = op_new(kind, 1, arg, err)) == NULL)
 		return STADION_ENOMEM;
 	if ((rc = elem_key(&op->elems[0], key, root_ok, err)) != 0) {
 		op_free(op);
@@ -1311,11 +1330,8 @@ static int zk_get(void *state, const char *key, stadion_storage_get_fn *done,
 	struct zk_op *op;
 	int rc;
 
-	if (dormant(state, err) != 0)
-		return STADION_ENOTSUP;
-	if (done == NULL)
-		return stadion_err_set(err, STADION_EINVAL, "no completion");
-	if ((rc = key_op_new(OP_GET, key, false, arg, &op, err)) != 0)
+	if ((rc = key_op_new(state, done != NULL, OP_GET, key, false, arg, &op,
+	                     err)) != 0)
 		return rc;
 	op->c.cb.get = done;
 	submit(state, op);
@@ -1329,11 +1345,8 @@ static int zk_list(void *state, const char *key,
 	struct zk_op *op;
 	int rc;
 
-	if (dormant(state, err) != 0)
-		return STADION_ENOTSUP;
-	if (done == NULL)
-		return stadion_err_set(err, STADION_EINVAL, "no completion");
-	if ((rc = key_op_new(OP_LIST, key, true, arg, &op, err)) != 0)
+	if ((rc = key_op_new(state, done != NULL, OP_LIST, key, true, arg, &op,
+	                     err)) != 0)
 		return rc;
 	op->c.cb.list = done;
 	submit(state, op);
@@ -1364,11 +1377,8 @@ static int zk_put(void *state, const char *key, const void *value,
 	struct zk_op *op;
 	int rc;
 
-	if (dormant(state, err) != 0)
-		return STADION_ENOTSUP;
-	if (done == NULL)
-		return stadion_err_set(err, STADION_EINVAL, "no completion");
-	if ((rc = key_op_new(OP_PUT, key, false, arg, &op, err)) != 0)
+	if ((rc = key_op_new(state, done != NULL, OP_PUT, key, false, arg, &op,
+	                     err)) != 0)
 		return rc;
 	op->c.cb.done = done;
 	op->elems[0].type = STADION_STORAGE_PUT;
@@ -1387,11 +1397,8 @@ static int zk_del(void *state, const char *key, stadion_storage_done_fn *done,
 	struct zk_op *op;
 	int rc;
 
-	if (dormant(state, err) != 0)
-		return STADION_ENOTSUP;
-	if (done == NULL)
-		return stadion_err_set(err, STADION_EINVAL, "no completion");
-	if ((rc = key_op_new(OP_DEL, key, false, arg, &op, err)) != 0)
+	if ((rc = key_op_new(state, done != NULL, OP_DEL, key, false, arg, &op,
+	                     err)) != 0)
 		return rc;
 	op->c.cb.done = done;
 	op->elems[0].type = STADION_STORAGE_DEL;
@@ -1405,11 +1412,10 @@ static int zk_batch(void *state, const struct stadion_storage_op *ops,
 {
 	struct zk_store *s = state;
 	struct zk_op *op;
+	int rc;
 
-	if (dormant(state, err) != 0)
-		return STADION_ENOTSUP;
-	if (done == NULL)
-		return stadion_err_set(err, STADION_EINVAL, "no completion");
+	if ((rc = call_check(s, done != NULL, err)) != 0)
+		return rc;
 	if (ops == NULL && count > 0)
 		return stadion_err_set(err, STADION_EINVAL,
 		                       "ops is NULL with a count of %zu",
