@@ -18,11 +18,14 @@
 #ifndef STADION_STORAGE_COMMON_H
 #define STADION_STORAGE_COMMON_H
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <stadion/storage.h>
 
@@ -175,6 +178,115 @@ static inline void storage_common_finish(const struct stadion_host *host,
 		          "cannot post completions to the loop (out of "
 		          "memory); they wait for the next operation");
 	}
+}
+
+/* ------------------------------------------------------------------------
+ * Starting operations (loop thread)
+ * ------------------------------------------------------------------------ */
+
+/* The checks of KEY every store makes first: not NULL, and "" only when
+ * ROOT_OK.  Its length in *LEN_R; 0, or a code with ERR filled. */
+static inline int storage_common_key_check(const char *key, bool root_ok,
+                                           size_t *len_r,
+                                           struct stadion_err *err)
+{
+	size_t len;
+
+	if (key == NULL)
+		return stadion_err_set(err, STADION_EINVAL, "key is NULL");
+	len = strlen(key);
+	if (len == 0 && !root_ok)
+		return stadion_err_set(err, STADION_EINVAL,
+		                       "the empty key (the root) is only "
+		                       "valid for list");
+	*len_r = len;
+	return 0;
+}
+
+/* KEY (LEN bytes) has no empty segment: no leading, trailing or double
+ * '/'.  0, or a code with ERR filled. */
+static inline int storage_common_key_segments(const char *key, size_t len,
+                                              struct stadion_err *err)
+{
+	if (len > 0 && (key[0] == '/' || key[len - 1] == '/' ||
+	                strstr(key, "//") != NULL))
+		return stadion_err_set(err, STADION_EINVAL,
+		                       "key '%s' has an empty segment (a "
+		                       "leading, trailing or double '/')",
+		                       key);
+	return 0;
+}
+
+/* A copy of VALUE (LEN bytes) into *VALUE_R and *LEN_R, left alone when LEN
+ * is 0.  0, or a code with ERR filled. */
+static inline int storage_common_value_copy(void **value_r, size_t *len_r,
+                                            const void *value, size_t len,
+                                            struct stadion_err *err)
+{
+	if (len == 0)
+		return 0;
+	if (value == NULL)
+		return stadion_err_set(err, STADION_EINVAL,
+		                       "value is NULL with a length of %zu",
+		                       len);
+	if ((*value_r = malloc(len)) == NULL)
+		return stadion_err_set(err, STADION_ENOMEM, "out of memory");
+	memcpy(*value_r, value, len);
+	*len_r = len;
+	return 0;
+}
+
+/* batch(): OPS may be NULL only when COUNT is 0.  0, or a code with ERR
+ * filled. */
+static inline int
+storage_common_batch_check(const struct stadion_storage_op *ops, size_t count,
+                           struct stadion_err *err)
+{
+	if (ops == NULL && count > 0)
+		return stadion_err_set(err, STADION_EINVAL,
+		                       "ops is NULL with a count of %zu",
+		                       count);
+	return 0;
+}
+
+/* batch(): element I, OP, is a put or a delete.  0, or a code with ERR
+ * filled. */
+static inline int
+storage_common_batch_type(const struct stadion_storage_op *op, size_t i,
+                          struct stadion_err *err)
+{
+	if (op->type != STADION_STORAGE_PUT && op->type != STADION_STORAGE_DEL)
+		return stadion_err_set(err, STADION_EINVAL,
+		                       "batch element %zu has an unknown type "
+		                       "%" PRIu32,
+		                       i, op->type);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Configuration (create())
+ * ------------------------------------------------------------------------ */
+
+/* Read integer KEY of CONF into *VALUE_R (left alone when absent), within
+ * [MIN, MAX]. */
+static inline int storage_common_conf_int(const struct stadion_host *host,
+                                          const struct stadion_conf *conf,
+                                          const char *key, int64_t min,
+                                          int64_t max, int64_t *value_r,
+                                          struct stadion_err *err)
+{
+	int64_t v;
+	int rc = host->conf_int(conf, key, &v);
+
+	if (rc == STADION_ENOENT)
+		return 0;
+	if (rc != 0 || v < min || v > max)
+		return stadion_err_set(err, STADION_EINVAL,
+		                       "configuration \"%s\" must be an "
+		                       "integer from %" PRId64 " to %" PRId64,
+		                       key, min, max);
+	*value_r = v;
+	return 0;
 }
 
 #endif

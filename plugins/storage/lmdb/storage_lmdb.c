@@ -471,26 +471,18 @@ static void *writer_main(void *arg)
 static int elem_key(struct lmdb_store *s, struct lmdb_elem *e,
                     const char *key, bool root_ok, struct stadion_err *err)
 {
-	size_t len;
+	size_t len = 0; /* gcc -O2 cannot tell it is set when rc is 0 */
+	int rc;
 
-	if (key == NULL)
-		return stadion_err_set(err, STADION_EINVAL, "key is NULL");
-	len = strlen(key);
-	if (len == 0 && !root_ok)
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "the empty key (the root) is only "
-		                       "valid for list");
+	if ((rc = storage_common_key_check(key, root_ok, &len, err)) != 0)
+		return rc;
 	if (len > s->max_key)
 		return stadion_err_set(err, STADION_EINVAL,
 		                       "key of %zu bytes is over LMDB's limit "
 		                       "of %zu",
 		                       len, s->max_key);
-	if (len > 0 && (key[0] == '/' || key[len - 1] == '/' ||
-	                strstr(key, "//") != NULL))
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "key '%s' has an empty segment (a "
-		                       "leading, trailing or double '/')",
-		                       key);
+	if ((rc = storage_common_key_segments(key, len, err)) != 0)
+		return rc;
 	if ((e->key = malloc(len + 1)) == NULL)
 		return stadion_err_set(err, STADION_ENOMEM, "out of memory");
 	for (size_t i = 0; i <= len; i++)
@@ -502,17 +494,7 @@ static int elem_key(struct lmdb_store *s, struct lmdb_elem *e,
 static int elem_value(struct lmdb_elem *e, const void *value, size_t len,
                       struct stadion_err *err)
 {
-	if (len == 0)
-		return 0;
-	if (value == NULL)
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "value is NULL with a length of %zu",
-		                       len);
-	if ((e->value = malloc(len)) == NULL)
-		return stadion_err_set(err, STADION_ENOMEM, "out of memory");
-	memcpy(e->value, value, len);
-	e->len = len;
-	return 0;
+	return storage_common_value_copy(&e->value, &e->len, value, len, err);
 }
 
 static struct lmdb_op *op_new(enum storage_op_kind kind, size_t n_elems,
@@ -667,27 +649,20 @@ static int lmdb_batch(void *state, const struct stadion_storage_op *ops,
 {
 	struct lmdb_store *s = state;
 	struct lmdb_op *op;
+	int rc;
 
 	if (done == NULL)
 		return stadion_err_set(err, STADION_EINVAL, "no completion");
-	if (ops == NULL && count > 0)
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "ops is NULL with a count of %zu",
-		                       count);
+	if ((rc = storage_common_batch_check(ops, count, err)) != 0)
+		return rc;
 	if ((op = op_new(OP_BATCH, count, arg, err)) == NULL)
 		return STADION_ENOMEM;
 	op->c.cb.done = done;
 	for (size_t i = 0; i < count; i++) {
 		struct lmdb_elem *e = &op->elems[i];
 
-		if (ops[i].type != STADION_STORAGE_PUT &&
-		    ops[i].type != STADION_STORAGE_DEL) {
-			stadion_err_set(err, STADION_EINVAL,
-			                "batch element %zu has an unknown type "
-			                "%" PRIu32,
-			                i, ops[i].type);
+		if (storage_common_batch_type(&ops[i], i, err) != 0)
 			goto fail_free_op;
-		}
 		e->type = ops[i].type;
 		if (elem_key(s, e, ops[i].key, false, err) != 0)
 			goto fail_free_op;
@@ -710,27 +685,6 @@ fail_free_op:
 /* ------------------------------------------------------------------------
  * Lifecycle (main thread)
  * ------------------------------------------------------------------------ */
-
-/* Read integer KEY of CONF into *VALUE_R (left alone when absent), within
- * [MIN, MAX]. */
-static int conf_int(const struct stadion_host *host,
-                    const struct stadion_conf *conf, const char *key,
-                    int64_t min, int64_t max, int64_t *value_r,
-                    struct stadion_err *err)
-{
-	int64_t v;
-	int rc = host->conf_int(conf, key, &v);
-
-	if (rc == STADION_ENOENT)
-		return 0;
-	if (rc != 0 || v < min || v > max)
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "configuration \"%s\" must be an "
-		                       "integer from %" PRId64 " to %" PRId64,
-		                       key, min, max);
-	*value_r = v;
-	return 0;
-}
 
 static void store_free(struct lmdb_store *s)
 {
@@ -762,10 +716,11 @@ static int lmdb_create(const struct stadion_host *host,
 		return stadion_err_set(err, STADION_EINVAL,
 		                       "configuration \"path\" must be a "
 		                       "string");
-	if (conf_int(host, conf, "map_size_mb", 1, MAX_MAP_SIZE_MB, &map_mb,
-	             err) != 0 ||
-	    conf_int(host, conf, "max_value_bytes", 0, MAX_VALUE_BYTES_LIMIT,
-	             &max_value, err) != 0)
+	if (storage_common_conf_int(host, conf, "map_size_mb", 1,
+	                            MAX_MAP_SIZE_MB, &map_mb, err) != 0 ||
+	    storage_common_conf_int(host, conf, "max_value_bytes", 0,
+	                            MAX_VALUE_BYTES_LIMIT, &max_value,
+	                            err) != 0)
 		return err != NULL ? err->code : STADION_EINVAL;
 	/* A value must also fit the map, with room to spare. */
 	if ((uint64_t)max_value > (uint64_t)map_mb * MIB / 2)

@@ -1195,21 +1195,13 @@ static void *worker_main(void *arg)
 static int elem_key(struct zk_elem *e, const char *key, bool root_ok,
                     struct stadion_err *err)
 {
-	size_t len;
+	size_t len = 0; /* gcc -O2 cannot tell it is set when rc is 0 */
+	int rc;
 
-	if (key == NULL)
-		return stadion_err_set(err, STADION_EINVAL, "key is NULL");
-	len = strlen(key);
-	if (len == 0 && !root_ok)
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "the empty key (the root) is only "
-		                       "valid for list");
-	if (len > 0 && (key[0] == '/' || key[len - 1] == '/' ||
-	                strstr(key, "//") != NULL))
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "key '%s' has an empty segment (a "
-		                       "leading, trailing or double '/')",
-		                       key);
+	if ((rc = storage_common_key_check(key, root_ok, &len, err)) != 0)
+		return rc;
+	if ((rc = storage_common_key_segments(key, len, err)) != 0)
+		return rc;
 	for (const char *seg = key; len > 0 && seg != NULL;) {
 		const char *end = strchr(seg, '/');
 		size_t sl = end != NULL ? (size_t)(end - seg) : strlen(seg);
@@ -1238,17 +1230,7 @@ static int elem_key(struct zk_elem *e, const char *key, bool root_ok,
 static int elem_value(struct zk_elem *e, const void *value, size_t len,
                       struct stadion_err *err)
 {
-	if (len == 0)
-		return 0;
-	if (value == NULL)
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "value is NULL with a length of %zu",
-		                       len);
-	if ((e->value = malloc(len)) == NULL)
-		return stadion_err_set(err, STADION_ENOMEM, "out of memory");
-	memcpy(e->value, value, len);
-	e->len = len;
-	return 0;
+	return storage_common_value_copy(&e->value, &e->len, value, len, err);
 }
 
 static struct zk_op *op_new(enum storage_op_kind kind, size_t n_elems,
@@ -1416,24 +1398,16 @@ static int zk_batch(void *state, const struct stadion_storage_op *ops,
 
 	if ((rc = call_check(s, done != NULL, err)) != 0)
 		return rc;
-	if (ops == NULL && count > 0)
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "ops is NULL with a count of %zu",
-		                       count);
+	if ((rc = storage_common_batch_check(ops, count, err)) != 0)
+		return rc;
 	if ((op = op_new(OP_BATCH, count, arg, err)) == NULL)
 		return STADION_ENOMEM;
 	op->c.cb.done = done;
 	for (size_t i = 0; i < count; i++) {
 		struct zk_elem *e = &op->elems[i];
 
-		if (ops[i].type != STADION_STORAGE_PUT &&
-		    ops[i].type != STADION_STORAGE_DEL) {
-			stadion_err_set(err, STADION_EINVAL,
-			                "batch element %zu has an unknown type "
-			                "%" PRIu32,
-			                i, ops[i].type);
+		if (storage_common_batch_type(&ops[i], i, err) != 0)
 			goto fail_free_op;
-		}
 		e->type = ops[i].type;
 		if (elem_key(e, ops[i].key, false, err) != 0)
 			goto fail_free_op;
@@ -1456,27 +1430,6 @@ fail_free_op:
 /* ------------------------------------------------------------------------
  * Lifecycle (main thread)
  * ------------------------------------------------------------------------ */
-
-/* Read integer KEY of CONF into *VALUE_R (left alone when absent), within
- * [MIN, MAX]. */
-static int conf_int(const struct stadion_host *host,
-                    const struct stadion_conf *conf, const char *key,
-                    int64_t min, int64_t max, int64_t *value_r,
-                    struct stadion_err *err)
-{
-	int64_t v;
-	int rc = host->conf_int(conf, key, &v);
-
-	if (rc == STADION_ENOENT)
-		return 0;
-	if (rc != 0 || v < min || v > max)
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "configuration \"%s\" must be an "
-		                       "integer from %" PRId64 " to %" PRId64,
-		                       key, min, max);
-	*value_r = v;
-	return 0;
-}
 
 /* Read string KEY of CONF into *VALUE_R: required, or NULL when absent. */
 static int conf_str(const struct stadion_host *host,
@@ -1577,16 +1530,18 @@ static int zk_create(const struct stadion_host *host,
 		                       "absolute znode path such as "
 		                       "/stadion/state, without a trailing '/'",
 		                       path);
-	if (conf_int(host, conf, "session_timeout_ms", 1000, 600000,
-	             &session, err) != 0 ||
-	    conf_int(host, conf, "timeout_ms", 100, 3600000, &timeout,
-	             err) != 0 ||
-	    conf_int(host, conf, "max_value_bytes", 0, MAX_VALUE_LIMIT,
-	             &max_value, err) != 0 ||
-	    conf_int(host, conf, "compression_threshold_bytes", 0,
-	             INT32_MAX, &compress, err) != 0 ||
-	    conf_int(host, conf, "request_limit_bytes", 4096,
-	             REQUEST_LIMIT_DEFAULT, &request, err) != 0)
+	if (storage_common_conf_int(host, conf, "session_timeout_ms", 1000,
+	                            600000, &session, err) != 0 ||
+	    storage_common_conf_int(host, conf, "timeout_ms", 100, 3600000,
+	                            &timeout, err) != 0 ||
+	    storage_common_conf_int(host, conf, "max_value_bytes", 0,
+	                            MAX_VALUE_LIMIT, &max_value, err) != 0 ||
+	    storage_common_conf_int(host, conf,
+	                            "compression_threshold_bytes", 0,
+	                            INT32_MAX, &compress, err) != 0 ||
+	    storage_common_conf_int(host, conf, "request_limit_bytes", 4096,
+	                            REQUEST_LIMIT_DEFAULT, &request,
+	                            err) != 0)
 		return err != NULL ? err->code : STADION_EINVAL;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
