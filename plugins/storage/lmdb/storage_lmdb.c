@@ -49,6 +49,8 @@
 #include <lmdb.h>
 #include <stadion/storage.h>
 
+#include "../storage_common.h"
+
 #define MIB ((uint64_t)1 << 20)
 #define DEFAULT_MAP_SIZE_MB 1024
 #define DEFAULT_MAX_VALUE_BYTES (1 << 20)
@@ -56,15 +58,6 @@
  * beyond 1 GiB, is a typo. */
 #define MAX_MAP_SIZE_MB ((int64_t)1 << 20)
 #define MAX_VALUE_BYTES_LIMIT ((int64_t)1 << 30)
-
-enum lmdb_op_kind {
-	OP_GET,
-	OP_LIST,
-	OP_PUT,
-	OP_DEL,
-	OP_BATCH,
-	OP_FAILED, /* failed before it started (too big): only reports */
-};
 
 /* One element of a put/del/batch, with its own copies. */
 struct lmdb_elem {
@@ -75,31 +68,13 @@ struct lmdb_elem {
 	size_t len;
 };
 
-/* One operation, from the call that starts it to its completion.  Owned by
- * whichever queue holds it, then freed after its completion ran. */
+/* One operation (see struct storage_common_op, which holds its callback
+ * and result). */
 struct lmdb_op {
-	enum lmdb_op_kind kind;
-	union {
-		stadion_storage_get_fn *get;
-		stadion_storage_list_fn *list;
-		stadion_storage_done_fn *done;
-	} cb;
-	void *arg;               /* the caller's, passed back */
+	struct storage_common_op c; /* first */
 	struct lmdb_elem *elems; /* owned: 1, or one per batch element */
 	size_t n_elems;
-	/* Result. */
-	int rc;
-	char errmsg[256];
-	void *value;             /* owned: get's value */
-	size_t len;
-	char **names;            /* owned: list's names */
-	size_t n_names;
 	bool queued;             /* went through the writer thread */
-	struct lmdb_op *next;
-};
-
-struct lmdb_queue {
-	struct lmdb_op *head, *tail;
 };
 
 struct lmdb_store {
@@ -114,8 +89,8 @@ struct lmdb_store {
 	pthread_t writer;
 	pthread_mutex_t lock;            /* guards the two queues, flags */
 	pthread_cond_t wake;             /* work queued, or stopping */
-	struct lmdb_queue work;          /* loop -> writer */
-	struct lmdb_queue done;          /* writer/loop -> drain on loop */
+	struct storage_common_queue work; /* loop -> writer */
+	struct storage_common_queue done; /* writer/loop -> drain on loop */
 	bool drain_posted;               /* a drain is queued with post() */
 	bool stopping;
 
@@ -128,22 +103,13 @@ struct lmdb_store {
 
 #define LOG(s, level, ...) (s)->host->log((s)->host->ctx, (level), __VA_ARGS__)
 
-static void queue_push(struct lmdb_queue *q, struct lmdb_op *op)
-{
-	op->next = NULL;
-	if (q->tail != NULL)
-		q->tail->next = op;
-	else
-		q->head = op;
-	q->tail = op;
-}
+/* storage_common_op_fail() for one of ours. */
+#define op_fail(op, ...) storage_common_op_fail(&(op)->c, __VA_ARGS__)
 
-static struct lmdb_op *queue_take(struct lmdb_queue *q)
+/* The operation after OP in a list, NULL at the end. */
+static struct lmdb_op *op_next(const struct lmdb_op *op)
 {
-	struct lmdb_op *all = q->head;
-
-	q->head = q->tail = NULL;
-	return all;
+	return (struct lmdb_op *)op->c.next;
 }
 
 static void op_free(struct lmdb_op *op)
@@ -153,24 +119,8 @@ static void op_free(struct lmdb_op *op)
 		free(op->elems[i].value);
 	}
 	free(op->elems);
-	free(op->value);
-	for (size_t i = 0; i < op->n_names; i++)
-		free(op->names[i]);
-	free(op->names);
+	storage_common_op_free_result(&op->c);
 	free(op);
-}
-
-static int op_fail(struct lmdb_op *op, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int op_fail(struct lmdb_op *op, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	op->rc = rc;
-	va_start(ap, fmt);
-	vsnprintf(op->errmsg, sizeof(op->errmsg), fmt, ap);
-	va_end(ap);
-	return rc;
 }
 
 /* ------------------------------------------------------------------------
@@ -180,26 +130,10 @@ static int op_fail(struct lmdb_op *op, int rc, const char *fmt, ...)
 /* Call OP's completion and free it.  Loop thread (or destroy()). */
 static void op_complete(struct lmdb_store *s, struct lmdb_op *op)
 {
-	const char *msg = op->rc != 0 ? op->errmsg : NULL;
-
 	s->outstanding--;
 	if (op->queued)
 		s->writer_outstanding--;
-	switch (op->kind) {
-	case OP_GET:
-		op->cb.get(op->arg, op->rc, op->rc == 0 ? op->value : NULL,
-		           op->rc == 0 ? op->len : 0, msg);
-		break;
-	case OP_LIST:
-		op->cb.list(op->arg, op->rc,
-		            (const char *const *)(op->rc == 0 ? op->names
-		                                              : NULL),
-		            op->rc == 0 ? op->n_names : 0, msg);
-		break;
-	default:
-		op->cb.done(op->arg, op->rc, msg);
-		break;
-	}
+	storage_common_op_deliver(&op->c);
 	op_free(op);
 }
 
@@ -208,13 +142,11 @@ static void drain(void *arg)
 	struct lmdb_store *s = arg;
 	struct lmdb_op *ops, *next;
 
-	pthread_mutex_lock(&s->lock);
-	ops = queue_take(&s->done);
-	s->drain_posted = false;
-	pthread_mutex_unlock(&s->lock);
+	ops = (struct lmdb_op *)storage_common_drain_take(
+	        &s->lock, &s->done, &s->drain_posted);
 	/* The list is ours now: a completion may start new operations. */
 	for (; ops != NULL; ops = next) {
-		next = ops->next;
+		next = op_next(ops);
 		op_complete(s, ops);
 	}
 }
@@ -222,27 +154,8 @@ static void drain(void *arg)
 /* Hand finished operations OPS (a list) to the loop.  Any thread. */
 static void finish(struct lmdb_store *s, struct lmdb_op *ops)
 {
-	struct lmdb_op *next;
-	bool post;
-
-	pthread_mutex_lock(&s->lock);
-	for (; ops != NULL; ops = next) {
-		next = ops->next;
-		queue_push(&s->done, ops);
-	}
-	post = !s->drain_posted;
-	s->drain_posted = true;
-	pthread_mutex_unlock(&s->lock);
-	if (post && s->host->post(s->host->ctx, drain, s) != 0) {
-		/* Out of memory: leave drain_posted false so that the next
-		 * result tries again; destroy() delivers whatever is left. */
-		pthread_mutex_lock(&s->lock);
-		s->drain_posted = false;
-		pthread_mutex_unlock(&s->lock);
-		LOG(s, STADION_LOG_ERROR,
-		    "cannot post completions to the loop (out of memory); "
-		    "they wait for the next operation");
-	}
+	storage_common_finish(s->host, &s->lock, &s->done, &s->drain_posted,
+	                      &ops->c, drain, s);
 }
 
 /* ------------------------------------------------------------------------
@@ -292,13 +205,13 @@ static void do_get(struct lmdb_store *s, MDB_txn *txn, struct lmdb_op *op)
 		return;
 	}
 	/* One byte more, so that an empty value is a non-NULL pointer. */
-	if ((op->value = malloc(v.mv_size + 1)) == NULL) {
+	if ((op->c.value = malloc(v.mv_size + 1)) == NULL) {
 		op_fail(op, STADION_ENOMEM, "out of memory");
 		return;
 	}
-	memcpy(op->value, v.mv_data, v.mv_size);
-	op->len = v.mv_size;
-	op->rc = 0;
+	memcpy(op->c.value, v.mv_data, v.mv_size);
+	op->c.len = v.mv_size;
+	op->c.rc = 0;
 }
 
 static int names_add(struct lmdb_op *op, size_t *cap, const char *name,
@@ -306,20 +219,20 @@ static int names_add(struct lmdb_op *op, size_t *cap, const char *name,
 {
 	char *copy;
 
-	if (op->n_names == *cap) {
+	if (op->c.n_names == *cap) {
 		size_t ncap = *cap != 0 ? *cap * 2 : 16;
-		char **grown = realloc(op->names, ncap * sizeof(*grown));
+		char **grown = realloc(op->c.names, ncap * sizeof(*grown));
 
 		if (grown == NULL)
 			return -1;
-		op->names = grown;
+		op->c.names = grown;
 		*cap = ncap;
 	}
 	if ((copy = malloc(len + 1)) == NULL)
 		return -1;
 	memcpy(copy, name, len);
 	copy[len] = '\0';
-	op->names[op->n_names++] = copy;
+	op->c.names[op->c.n_names++] = copy;
 	return 0;
 }
 
@@ -373,7 +286,7 @@ static void do_list(struct lmdb_store *s, MDB_txn *txn, struct lmdb_op *op)
 		op_fail_mdb(s, op, "cursor read", mrc);
 		goto out_close_cursor;
 	}
-	op->rc = 0;
+	op->c.rc = 0;
 
 out_close_cursor:
 	mdb_cursor_close(cur);
@@ -391,7 +304,7 @@ static void do_read(struct lmdb_store *s, struct lmdb_op *op)
 		op_fail_mdb(s, op, "read transaction", mrc);
 		return;
 	}
-	if (op->kind == OP_GET)
+	if (op->c.kind == OP_GET)
 		do_get(s, txn, op);
 	else
 		do_list(s, txn, op);
@@ -435,7 +348,8 @@ out_free_prefix:
 
 static bool is_write(const struct lmdb_op *op)
 {
-	return op->kind == OP_PUT || op->kind == OP_DEL || op->kind == OP_BATCH;
+	return op->c.kind == OP_PUT || op->c.kind == OP_DEL ||
+	       op->c.kind == OP_BATCH;
 }
 
 /* Apply the elements of write OP in TXN; an LMDB error code on failure,
@@ -468,7 +382,8 @@ static int write_together(struct lmdb_store *s, struct lmdb_op *first,
 
 	if (mrc != 0)
 		return mrc;
-	for (struct lmdb_op *op = first; op != last && mrc == 0; op = op->next)
+	for (struct lmdb_op *op = first; op != last && mrc == 0;
+	     op = op_next(op))
 		if (is_write(op))
 			mrc = apply(s, txn, op);
 	if (mrc != 0) {
@@ -491,23 +406,23 @@ static void write_segment(struct lmdb_store *s, struct lmdb_op *first,
 	size_t n = 0;
 	int mrc;
 
-	for (struct lmdb_op *op = first; op != last; op = op->next)
+	for (struct lmdb_op *op = first; op != last; op = op_next(op))
 		n += is_write(op);
 	if (n == 0)
 		return;
 	if (n > 1 && write_together(s, first, last) == 0) {
-		for (struct lmdb_op *op = first; op != last; op = op->next)
+		for (struct lmdb_op *op = first; op != last; op = op_next(op))
 			if (is_write(op))
-				op->rc = 0;
+				op->c.rc = 0;
 		return;
 	}
-	for (struct lmdb_op *op = first; op != last; op = op->next) {
+	for (struct lmdb_op *op = first; op != last; op = op_next(op)) {
 		if (!is_write(op))
 			continue;
-		if ((mrc = write_together(s, op, op->next)) != 0)
+		if ((mrc = write_together(s, op, op_next(op))) != 0)
 			op_fail_mdb(s, op, "write", mrc);
 		else
-			op->rc = 0;
+			op->c.rc = 0;
 	}
 }
 
@@ -517,12 +432,12 @@ static void run_group(struct lmdb_store *s, struct lmdb_op *ops)
 {
 	struct lmdb_op *seg = ops; /* first op not yet written */
 
-	for (struct lmdb_op *op = ops; op != NULL; op = op->next) {
-		if (op->kind != OP_GET && op->kind != OP_LIST)
+	for (struct lmdb_op *op = ops; op != NULL; op = op_next(op)) {
+		if (op->c.kind != OP_GET && op->c.kind != OP_LIST)
 			continue;
 		/* A read must see the writes before it, committed. */
 		write_segment(s, seg, op);
-		seg = op->next;
+		seg = op_next(op);
 		do_read(s, op);
 	}
 	write_segment(s, seg, NULL);
@@ -537,7 +452,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&s->lock);
 		while (s->work.head == NULL && !s->stopping)
 			pthread_cond_wait(&s->wake, &s->lock);
-		ops = queue_take(&s->work);
+		ops = (struct lmdb_op *)storage_common_queue_take(&s->work);
 		pthread_mutex_unlock(&s->lock);
 		if (ops == NULL)
 			break; /* stopping, and nothing left: drained */
@@ -556,26 +471,18 @@ static void *writer_main(void *arg)
 static int elem_key(struct lmdb_store *s, struct lmdb_elem *e,
                     const char *key, bool root_ok, struct stadion_err *err)
 {
-	size_t len;
+	size_t len = 0; /* gcc -O2 cannot tell it is set when rc is 0 */
+	int rc;
 
-	if (key == NULL)
-		return stadion_err_set(err, STADION_EINVAL, "key is NULL");
-	len = strlen(key);
-	if (len == 0 && !root_ok)
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "the empty key (the root) is only "
-		                       "valid for list");
+	if ((rc = storage_common_key_check(key, root_ok, &len, err)) != 0)
+		return rc;
 	if (len > s->max_key)
 		return stadion_err_set(err, STADION_EINVAL,
 		                       "key of %zu bytes is over LMDB's limit "
 		                       "of %zu",
 		                       len, s->max_key);
-	if (len > 0 && (key[0] == '/' || key[len - 1] == '/' ||
-	                strstr(key, "//") != NULL))
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "key '%s' has an empty segment (a "
-		                       "leading, trailing or double '/')",
-		                       key);
+	if ((rc = storage_common_key_segments(key, len, err)) != 0)
+		return rc;
 	if ((e->key = malloc(len + 1)) == NULL)
 		return stadion_err_set(err, STADION_ENOMEM, "out of memory");
 	for (size_t i = 0; i <= len; i++)
@@ -587,20 +494,10 @@ static int elem_key(struct lmdb_store *s, struct lmdb_elem *e,
 static int elem_value(struct lmdb_elem *e, const void *value, size_t len,
                       struct stadion_err *err)
 {
-	if (len == 0)
-		return 0;
-	if (value == NULL)
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "value is NULL with a length of %zu",
-		                       len);
-	if ((e->value = malloc(len)) == NULL)
-		return stadion_err_set(err, STADION_ENOMEM, "out of memory");
-	memcpy(e->value, value, len);
-	e->len = len;
-	return 0;
+	return storage_common_value_copy(&e->value, &e->len, value, len, err);
 }
 
-static struct lmdb_op *op_new(enum lmdb_op_kind kind, size_t n_elems,
+static struct lmdb_op *op_new(enum storage_op_kind kind, size_t n_elems,
                               void *arg, struct stadion_err *err)
 {
 	struct lmdb_op *op = calloc(1, sizeof(*op));
@@ -612,9 +509,9 @@ static struct lmdb_op *op_new(enum lmdb_op_kind kind, size_t n_elems,
 		stadion_err_set(err, STADION_ENOMEM, "out of memory");
 		return NULL;
 	}
-	op->kind = kind;
+	op->c.kind = kind;
 	op->n_elems = n_elems;
-	op->arg = arg;
+	op->c.arg = arg;
 	return op;
 }
 
@@ -623,7 +520,7 @@ static void submit(struct lmdb_store *s, struct lmdb_op *op)
 {
 	s->outstanding++;
 	if (!is_write(op) && s->writer_outstanding == 0) {
-		if (op->kind != OP_FAILED)
+		if (op->c.kind != OP_FAILED)
 			do_read(s, op);
 		finish(s, op);
 		return;
@@ -633,7 +530,7 @@ static void submit(struct lmdb_store *s, struct lmdb_op *op)
 	op->queued = true;
 	s->writer_outstanding++;
 	pthread_mutex_lock(&s->lock);
-	queue_push(&s->work, op);
+	storage_common_queue_push(&s->work, &op->c);
 	pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -641,7 +538,7 @@ static void submit(struct lmdb_store *s, struct lmdb_op *op)
 /* A one-key operation of KIND on KEY ("" allowed when ROOT_OK), to be
  * completed by its caller and submitted.  0, or a negative code with ERR
  * filled. */
-static int key_op_new(struct lmdb_store *s, enum lmdb_op_kind kind,
+static int key_op_new(struct lmdb_store *s, enum storage_op_kind kind,
                       const char *key, bool root_ok, void *arg,
                       struct lmdb_op **op_r, struct stadion_err *err)
 {
@@ -669,7 +566,7 @@ static int lmdb_get(void *state, const char *key,
 		return stadion_err_set(err, STADION_EINVAL, "no completion");
 	if ((rc = key_op_new(state, OP_GET, key, false, arg, &op, err)) != 0)
 		return rc;
-	op->cb.get = done;
+	op->c.cb.get = done;
 	submit(state, op);
 	return 0;
 }
@@ -685,7 +582,7 @@ static int lmdb_list(void *state, const char *key,
 		return stadion_err_set(err, STADION_EINVAL, "no completion");
 	if ((rc = key_op_new(state, OP_LIST, key, true, arg, &op, err)) != 0)
 		return rc;
-	op->cb.list = done;
+	op->c.cb.list = done;
 	submit(state, op);
 	return 0;
 }
@@ -697,7 +594,7 @@ static bool too_big(struct lmdb_store *s, struct lmdb_op *op, const char *key,
 {
 	if (len <= s->max_value)
 		return false;
-	op->kind = OP_FAILED;
+	op->c.kind = OP_FAILED;
 	op_fail(op, STADION_ETOOBIG,
 	        "value of %zu bytes for key '%s' is over max_value_bytes "
 	        "(%zu); raise max_value_bytes in the lmdb plugin's "
@@ -718,7 +615,7 @@ static int lmdb_put(void *state, const char *key, const void *value,
 		return stadion_err_set(err, STADION_EINVAL, "no completion");
 	if ((rc = key_op_new(s, OP_PUT, key, false, arg, &op, err)) != 0)
 		return rc;
-	op->cb.done = done;
+	op->c.cb.done = done;
 	op->elems[0].type = STADION_STORAGE_PUT;
 	if (!too_big(s, op, key, len) &&
 	    (rc = elem_value(&op->elems[0], value, len, err)) != 0) {
@@ -740,7 +637,7 @@ static int lmdb_del(void *state, const char *key,
 		return stadion_err_set(err, STADION_EINVAL, "no completion");
 	if ((rc = key_op_new(state, OP_DEL, key, false, arg, &op, err)) != 0)
 		return rc;
-	op->cb.done = done;
+	op->c.cb.done = done;
 	op->elems[0].type = STADION_STORAGE_DEL;
 	submit(state, op);
 	return 0;
@@ -752,31 +649,24 @@ static int lmdb_batch(void *state, const struct stadion_storage_op *ops,
 {
 	struct lmdb_store *s = state;
 	struct lmdb_op *op;
+	int rc;
 
 	if (done == NULL)
 		return stadion_err_set(err, STADION_EINVAL, "no completion");
-	if (ops == NULL && count > 0)
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "ops is NULL with a count of %zu",
-		                       count);
+	if ((rc = storage_common_batch_check(ops, count, err)) != 0)
+		return rc;
 	if ((op = op_new(OP_BATCH, count, arg, err)) == NULL)
 		return STADION_ENOMEM;
-	op->cb.done = done;
+	op->c.cb.done = done;
 	for (size_t i = 0; i < count; i++) {
 		struct lmdb_elem *e = &op->elems[i];
 
-		if (ops[i].type != STADION_STORAGE_PUT &&
-		    ops[i].type != STADION_STORAGE_DEL) {
-			stadion_err_set(err, STADION_EINVAL,
-			                "batch element %zu has an unknown type "
-			                "%" PRIu32,
-			                i, ops[i].type);
+		if (storage_common_batch_type(&ops[i], i, err) != 0)
 			goto fail_free_op;
-		}
 		e->type = ops[i].type;
 		if (elem_key(s, e, ops[i].key, false, err) != 0)
 			goto fail_free_op;
-		if (e->type != STADION_STORAGE_PUT || op->kind == OP_FAILED)
+		if (e->type != STADION_STORAGE_PUT || op->c.kind == OP_FAILED)
 			continue;
 		/* Keep checking the keys: a bad one still refuses the
 		 * whole call, too big or not. */
@@ -795,27 +685,6 @@ fail_free_op:
 /* ------------------------------------------------------------------------
  * Lifecycle (main thread)
  * ------------------------------------------------------------------------ */
-
-/* Read integer KEY of CONF into *VALUE_R (left alone when absent), within
- * [MIN, MAX]. */
-static int conf_int(const struct stadion_host *host,
-                    const struct stadion_conf *conf, const char *key,
-                    int64_t min, int64_t max, int64_t *value_r,
-                    struct stadion_err *err)
-{
-	int64_t v;
-	int rc = host->conf_int(conf, key, &v);
-
-	if (rc == STADION_ENOENT)
-		return 0;
-	if (rc != 0 || v < min || v > max)
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "configuration \"%s\" must be an "
-		                       "integer from %" PRId64 " to %" PRId64,
-		                       key, min, max);
-	*value_r = v;
-	return 0;
-}
 
 static void store_free(struct lmdb_store *s)
 {
@@ -847,10 +716,11 @@ static int lmdb_create(const struct stadion_host *host,
 		return stadion_err_set(err, STADION_EINVAL,
 		                       "configuration \"path\" must be a "
 		                       "string");
-	if (conf_int(host, conf, "map_size_mb", 1, MAX_MAP_SIZE_MB, &map_mb,
-	             err) != 0 ||
-	    conf_int(host, conf, "max_value_bytes", 0, MAX_VALUE_BYTES_LIMIT,
-	             &max_value, err) != 0)
+	if (storage_common_conf_int(host, conf, "map_size_mb", 1,
+	                            MAX_MAP_SIZE_MB, &map_mb, err) != 0 ||
+	    storage_common_conf_int(host, conf, "max_value_bytes", 0,
+	                            MAX_VALUE_BYTES_LIMIT, &max_value,
+	                            err) != 0)
 		return err != NULL ? err->code : STADION_EINVAL;
 	/* A value must also fit the map, with room to spare. */
 	if ((uint64_t)max_value > (uint64_t)map_mb * MIB / 2)

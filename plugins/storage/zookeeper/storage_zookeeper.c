@@ -56,6 +56,8 @@
 
 #include <stadion/storage.h>
 
+#include "../storage_common.h"
+
 /* ZooKeeper refuses a request over jute.maxbuffer (0xfffff by default) by
  * dropping the connection; stay clear of it with room for the framing. */
 #define REQUEST_LIMIT_DEFAULT 1040000
@@ -69,15 +71,6 @@
 #define HDR_RAW 'r'
 #define HDR_ZLIB 'z'
 
-enum zk_op_kind {
-	OP_GET,
-	OP_LIST,
-	OP_PUT,
-	OP_DEL,
-	OP_BATCH,
-	OP_FAILED, /* failed before it started (too big): only reports */
-};
-
 /* One element of a put/del/batch, with its own copies. */
 struct zk_elem {
 	uint32_t type;  /* enum stadion_storage_op_type */
@@ -88,30 +81,12 @@ struct zk_elem {
 	size_t enc_len;
 };
 
-/* One operation, from the call that starts it to its completion.  Owned by
- * whichever queue holds it, then freed after its completion ran. */
+/* One operation (see struct storage_common_op, which holds its callback
+ * and result). */
 struct zk_op {
-	enum zk_op_kind kind;
-	union {
-		stadion_storage_get_fn *get;
-		stadion_storage_list_fn *list;
-		stadion_storage_done_fn *done;
-	} cb;
-	void *arg;             /* the caller's, passed back */
+	struct storage_common_op c; /* first */
 	struct zk_elem *elems; /* owned: 1, or one per batch element */
 	size_t n_elems;
-	/* Result. */
-	int rc;
-	char errmsg[256];
-	void *value;           /* owned: get's value */
-	size_t len;
-	char **names;          /* owned: list's names */
-	size_t n_names;
-	struct zk_op *next;
-};
-
-struct zk_queue {
-	struct zk_op *head, *tail;
 };
 
 struct zk_store {
@@ -136,8 +111,8 @@ struct zk_store {
 	pthread_cond_t wake;             /* work queued, or stopping */
 	pthread_cond_t conn;             /* zstate changed */
 	int zstate;                      /* last session state seen */
-	struct zk_queue work;            /* loop -> worker */
-	struct zk_queue done;            /* worker -> drain on loop */
+	struct storage_common_queue work; /* loop -> worker */
+	struct storage_common_queue done; /* worker -> drain on loop */
 	bool drain_posted;
 	bool stopping;
 
@@ -147,22 +122,13 @@ struct zk_store {
 
 #define LOG(s, level, ...) (s)->host->log((s)->host->ctx, (level), __VA_ARGS__)
 
-static void queue_push(struct zk_queue *q, struct zk_op *op)
-{
-	op->next = NULL;
-	if (q->tail != NULL)
-		q->tail->next = op;
-	else
-		q->head = op;
-	q->tail = op;
-}
+/* storage_common_op_fail() for one of ours. */
+#define op_fail(op, ...) storage_common_op_fail(&(op)->c, __VA_ARGS__)
 
-static struct zk_op *queue_take(struct zk_queue *q)
+/* The operation after OP in a list, NULL at the end. */
+static struct zk_op *op_next(const struct zk_op *op)
 {
-	struct zk_op *all = q->head;
-
-	q->head = q->tail = NULL;
-	return all;
+	return (struct zk_op *)op->c.next;
 }
 
 static void op_free(struct zk_op *op)
@@ -173,24 +139,8 @@ static void op_free(struct zk_op *op)
 		free(op->elems[i].enc);
 	}
 	free(op->elems);
-	free(op->value);
-	for (size_t i = 0; i < op->n_names; i++)
-		free(op->names[i]);
-	free(op->names);
+	storage_common_op_free_result(&op->c);
 	free(op);
-}
-
-static int op_fail(struct zk_op *op, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int op_fail(struct zk_op *op, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	op->rc = rc;
-	va_start(ap, fmt);
-	vsnprintf(op->errmsg, sizeof(op->errmsg), fmt, ap);
-	va_end(ap);
-	return rc;
 }
 
 /* ------------------------------------------------------------------------
@@ -200,24 +150,8 @@ static int op_fail(struct zk_op *op, int rc, const char *fmt, ...)
 /* Call OP's completion and free it.  Loop thread (or destroy()). */
 static void op_complete(struct zk_store *s, struct zk_op *op)
 {
-	const char *msg = op->rc != 0 ? op->errmsg : NULL;
-
 	s->outstanding--;
-	switch (op->kind) {
-	case OP_GET:
-		op->cb.get(op->arg, op->rc, op->rc == 0 ? op->value : NULL,
-		           op->rc == 0 ? op->len : 0, msg);
-		break;
-	case OP_LIST:
-		op->cb.list(op->arg, op->rc,
-		            (const char *const *)(op->rc == 0 ? op->names
-		                                              : NULL),
-		            op->rc == 0 ? op->n_names : 0, msg);
-		break;
-	default:
-		op->cb.done(op->arg, op->rc, msg);
-		break;
-	}
+	storage_common_op_deliver(&op->c);
 	op_free(op);
 }
 
@@ -226,13 +160,11 @@ static void drain(void *arg)
 	struct zk_store *s = arg;
 	struct zk_op *ops, *next;
 
-	pthread_mutex_lock(&s->lock);
-	ops = queue_take(&s->done);
-	s->drain_posted = false;
-	pthread_mutex_unlock(&s->lock);
+	ops = (struct zk_op *)storage_common_drain_take(&s->lock, &s->done,
+	                                                &s->drain_posted);
 	/* The list is ours now: a completion may start new operations. */
 	for (; ops != NULL; ops = next) {
-		next = ops->next;
+		next = op_next(ops);
 		op_complete(s, ops);
 	}
 }
@@ -240,23 +172,10 @@ static void drain(void *arg)
 /* Hand finished OP to the loop.  Worker thread. */
 static void finish(struct zk_store *s, struct zk_op *op)
 {
-	bool post;
-
-	pthread_mutex_lock(&s->lock);
-	queue_push(&s->done, op);
-	post = !s->drain_posted;
-	s->drain_posted = true;
-	pthread_mutex_unlock(&s->lock);
-	if (post && s->host->post(s->host->ctx, drain, s) != 0) {
-		/* Out of memory: the next result tries again; destroy()
-		 * delivers whatever is left. */
-		pthread_mutex_lock(&s->lock);
-		s->drain_posted = false;
-		pthread_mutex_unlock(&s->lock);
-		LOG(s, STADION_LOG_ERROR,
-		    "cannot post completions to the loop (out of memory); "
-		    "they wait for the next operation");
-	}
+	/* OP alone, not the operations after it in the worker's list. */
+	op->c.next = NULL;
+	storage_common_finish(s->host, &s->lock, &s->done, &s->drain_posted,
+	                      &op->c, drain, s);
 }
 
 /* ------------------------------------------------------------------------
@@ -437,13 +356,13 @@ static void decode(struct zk_op *op, const char *path, const char *data,
 
 	if (data[0] == HDR_RAW) {
 		/* One byte more, so that an empty value is non-NULL. */
-		if ((op->value = malloc(len)) == NULL) {
+		if ((op->c.value = malloc(len)) == NULL) {
 			op_fail(op, STADION_ENOMEM, "out of memory");
 			return;
 		}
-		memcpy(op->value, data + 1, len - 1);
-		op->len = len - 1;
-		op->rc = 0;
+		memcpy(op->c.value, data + 1, len - 1);
+		op->c.len = len - 1;
+		op->c.rc = 0;
 		return;
 	}
 	if (data[0] != HDR_ZLIB || len < 5) {
@@ -457,24 +376,24 @@ static void decode(struct zk_op *op, const char *path, const char *data,
 	orig = (size_t)(unsigned char)data[1] << 24 |
 	       (size_t)(unsigned char)data[2] << 16 |
 	       (size_t)(unsigned char)data[3] << 8 | (unsigned char)data[4];
-	if ((op->value = malloc(orig + 1)) == NULL) {
+	if ((op->c.value = malloc(orig + 1)) == NULL) {
 		op_fail(op, STADION_ENOMEM, "out of memory");
 		return;
 	}
 	out_len = orig;
-	if (uncompress(op->value, &out_len, (const Bytef *)data + 5,
+	if (uncompress(op->c.value, &out_len, (const Bytef *)data + 5,
 	               (uLong)(len - 5)) != Z_OK ||
 	    out_len != orig) {
-		free(op->value);
-		op->value = NULL;
+		free(op->c.value);
+		op->c.value = NULL;
 		op_fail(op, STADION_EIO,
 		        "znode %s holds a compressed value that does not "
 		        "inflate: the store is damaged there",
 		        path);
 		return;
 	}
-	op->len = orig;
-	op->rc = 0;
+	op->c.len = orig;
+	op->c.rc = 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -526,7 +445,7 @@ static int exec_list(struct zk_store *s, struct zk_op *op)
 		return op_fail(op, STADION_ENOMEM, "out of memory"), ZOK;
 	zrc = zoo_get_children(s->zh, path, 0, &kids);
 	if (zrc == ZNONODE) {
-		op->rc = 0;
+		op->c.rc = 0;
 		zrc = ZOK;
 		goto out_free_path;
 	}
@@ -540,20 +459,22 @@ static int exec_list(struct zk_store *s, struct zk_op *op)
 		goto out_free_path;
 	}
 	if (kids.count > 0 &&
-	    (op->names = calloc((size_t)kids.count, sizeof(char *))) == NULL) {
+	    (op->c.names = calloc((size_t)kids.count, sizeof(char *))) ==
+	            NULL) {
 		op_fail(op, STADION_ENOMEM, "out of memory");
 		goto out_free_kids;
 	}
 	for (int i = 0; i < kids.count; i++) {
-		if ((op->names[op->n_names] = strdup(kids.data[i])) == NULL) {
+		if ((op->c.names[op->c.n_names] = strdup(kids.data[i])) ==
+		    NULL) {
 			op_fail(op, STADION_ENOMEM, "out of memory");
 			goto out_free_kids;
 		}
-		op->n_names++;
+		op->c.n_names++;
 	}
-	if (op->n_names > 1)
-		qsort(op->names, op->n_names, sizeof(char *), cmp_names);
-	op->rc = 0;
+	if (op->c.n_names > 1)
+		qsort(op->c.names, op->c.n_names, sizeof(char *), cmp_names);
+	op->c.rc = 0;
 out_free_kids:
 	deallocate_String_vector(&kids);
 out_free_path:
@@ -984,22 +905,22 @@ static int exec_write(struct zk_store *s, struct zk_op *op)
 	if (zrc != ZOK)
 		goto out;
 	if (pl.nz == 0) {
-		op->rc = 0;
+		op->c.rc = 0;
 		goto out;
 	}
 	if (pl.bytes <= s->request_limit) {
 		zrc = multi(&pl, 0, pl.nz);
 		if (zrc == ZOK)
-			op->rc = 0;
+			op->c.rc = 0;
 		goto out;
 	}
-	if (op->kind != OP_DEL) {
+	if (op->c.kind != OP_DEL) {
 		op_fail(op, STADION_ETOOBIG,
 		        "%s of %zu changes needs a ZooKeeper transaction of "
 		        "about %zu bytes, over the limit of %zu (the server's "
 		        "jute.maxbuffer): nothing was written; keep entities "
 		        "smaller or commit fewer of them together",
-		        op->kind == OP_BATCH ? "batch" : "put", pl.nz,
+		        op->c.kind == OP_BATCH ? "batch" : "put", pl.nz,
 		        pl.bytes, s->request_limit);
 		goto out;
 	}
@@ -1018,7 +939,7 @@ static int exec_write(struct zk_store *s, struct zk_op *op)
 		start += n;
 	}
 	if (zrc == ZOK)
-		op->rc = 0;
+		op->c.rc = 0;
 out:
 	plan_free(&pl);
 	if (zrc != ZOK && !is_transient(zrc) && !is_conflict(zrc))
@@ -1044,7 +965,7 @@ static int exec_put_fast(struct zk_store *s, struct zk_op *op, bool *done_r)
 		                 0, NULL, 0);
 	free(path);
 	if (zrc == ZOK) {
-		op->rc = 0;
+		op->c.rc = 0;
 		*done_r = true;
 	}
 	/* ZNONODE: a parent is missing; ZNODEEXISTS: raced; both plan. */
@@ -1098,8 +1019,8 @@ static void run_op(struct zk_store *s, struct zk_op *op)
 			        s->hosts, s->timeout_ms);
 			return;
 		}
-		op->rc = STADION_EIO;
-		switch (op->kind) {
+		op->c.rc = STADION_EIO;
+		switch (op->c.kind) {
 		case OP_GET:
 			zrc = exec_get(s, op);
 			break;
@@ -1233,7 +1154,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_lock(&s->lock);
 		while (s->work.head == NULL && !s->stopping)
 			pthread_cond_wait(&s->wake, &s->lock);
-		ops = queue_take(&s->work);
+		ops = (struct zk_op *)storage_common_queue_take(&s->work);
 		pthread_mutex_unlock(&s->lock);
 		if (ops == NULL)
 			break; /* stopping, and nothing left */
@@ -1242,10 +1163,10 @@ static void *worker_main(void *arg)
 
 			/* Gets next to each other go together; anything else
 			 * alone, in order. */
-			while (ops != NULL && ops->kind == OP_GET &&
+			while (ops != NULL && ops->c.kind == OP_GET &&
 			       n < PIPELINE_MAX) {
 				run[n++] = ops;
-				ops = ops->next;
+				ops = op_next(ops);
 			}
 			if (n > 1) {
 				run_gets(s, run, n);
@@ -1253,8 +1174,8 @@ static void *worker_main(void *arg)
 				run_op(s, run[0]);
 			} else {
 				run[n++] = ops;
-				ops = ops->next;
-				if (run[0]->kind != OP_FAILED)
+				ops = op_next(ops);
+				if (run[0]->c.kind != OP_FAILED)
 					run_op(s, run[0]);
 			}
 			for (size_t i = 0; i < n; i++)
@@ -1274,21 +1195,13 @@ static void *worker_main(void *arg)
 static int elem_key(struct zk_elem *e, const char *key, bool root_ok,
                     struct stadion_err *err)
 {
-	size_t len;
+	size_t len = 0; /* gcc -O2 cannot tell it is set when rc is 0 */
+	int rc;
 
-	if (key == NULL)
-		return stadion_err_set(err, STADION_EINVAL, "key is NULL");
-	len = strlen(key);
-	if (len == 0 && !root_ok)
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "the empty key (the root) is only "
-		                       "valid for list");
-	if (len > 0 && (key[0] == '/' || key[len - 1] == '/' ||
-	                strstr(key, "//") != NULL))
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "key '%s' has an empty segment (a "
-		                       "leading, trailing or double '/')",
-		                       key);
+	if ((rc = storage_common_key_check(key, root_ok, &len, err)) != 0)
+		return rc;
+	if ((rc = storage_common_key_segments(key, len, err)) != 0)
+		return rc;
 	for (const char *seg = key; len > 0 && seg != NULL;) {
 		const char *end = strchr(seg, '/');
 		size_t sl = end != NULL ? (size_t)(end - seg) : strlen(seg);
@@ -1317,21 +1230,11 @@ static int elem_key(struct zk_elem *e, const char *key, bool root_ok,
 static int elem_value(struct zk_elem *e, const void *value, size_t len,
                       struct stadion_err *err)
 {
-	if (len == 0)
-		return 0;
-	if (value == NULL)
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "value is NULL with a length of %zu",
-		                       len);
-	if ((e->value = malloc(len)) == NULL)
-		return stadion_err_set(err, STADION_ENOMEM, "out of memory");
-	memcpy(e->value, value, len);
-	e->len = len;
-	return 0;
+	return storage_common_value_copy(&e->value, &e->len, value, len, err);
 }
 
-static struct zk_op *op_new(enum zk_op_kind kind, size_t n_elems, void *arg,
-                            struct stadion_err *err)
+static struct zk_op *op_new(enum storage_op_kind kind, size_t n_elems,
+                            void *arg, struct stadion_err *err)
 {
 	struct zk_op *op = calloc(1, sizeof(*op));
 
@@ -1342,9 +1245,9 @@ static struct zk_op *op_new(enum zk_op_kind kind, size_t n_elems, void *arg,
 		stadion_err_set(err, STADION_ENOMEM, "out of memory");
 		return NULL;
 	}
-	op->kind = kind;
+	op->c.kind = kind;
 	op->n_elems = n_elems;
-	op->arg = arg;
+	op->c.arg = arg;
 	return op;
 }
 
@@ -1363,18 +1266,37 @@ static void submit(struct zk_store *s, struct zk_op *op)
 {
 	s->outstanding++;
 	pthread_mutex_lock(&s->lock);
-	queue_push(&s->work, op);
+	storage_common_queue_push(&s->work, &op->c);
 	pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->lock);
 }
 
-static int key_op_new(enum zk_op_kind kind, const char *key, bool root_ok,
-                      void *arg, struct zk_op **op_r, struct stadion_err *err)
+/* What every call checks first: the store is configured, and there is a
+ * completion (HAS_DONE).  0, or a code with ERR filled. */
+static int call_check(const struct zk_store *s, bool has_done,
+                      struct stadion_err *err)
 {
-	struct zk_op *op = op_new(kind, 1, arg, err);
+	if (dormant(s, err) != 0)
+		return STADION_ENOTSUP;
+	if (!has_done)
+		return stadion_err_set(err, STADION_EINVAL, "no completion");
+	return 0;
+}
+
+/* A call on one key, checked (call_check()): its operation of KIND on KEY
+ * ("" allowed when ROOT_OK), to be completed by its caller and submitted.
+ * 0, or a code with ERR filled. */
+static int key_op_new(const struct zk_store *s, bool has_done,
+                      enum storage_op_kind kind, const char *key,
+                      bool root_ok, void *arg, struct zk_op **op_r,
+                      struct stadion_err *err)
+{
+	struct zk_op *op;
 	int rc;
 
-	if (op == NULL)
+	if ((rc = call_check(s, has_done, err)) != 0)
+		return rc;
+	if ((op = op_new(kind, 1, arg, err)) == NULL)
 		return STADION_ENOMEM;
 	if ((rc = elem_key(&op->elems[0], key, root_ok, err)) != 0) {
 		op_free(op);
@@ -1390,13 +1312,10 @@ static int zk_get(void *state, const char *key, stadion_storage_get_fn *done,
 	struct zk_op *op;
 	int rc;
 
-	if (dormant(state, err) != 0)
-		return STADION_ENOTSUP;
-	if (done == NULL)
-		return stadion_err_set(err, STADION_EINVAL, "no completion");
-	if ((rc = key_op_new(OP_GET, key, false, arg, &op, err)) != 0)
+	if ((rc = key_op_new(state, done != NULL, OP_GET, key, false, arg, &op,
+	                     err)) != 0)
 		return rc;
-	op->cb.get = done;
+	op->c.cb.get = done;
 	submit(state, op);
 	return 0;
 }
@@ -1408,13 +1327,10 @@ static int zk_list(void *state, const char *key,
 	struct zk_op *op;
 	int rc;
 
-	if (dormant(state, err) != 0)
-		return STADION_ENOTSUP;
-	if (done == NULL)
-		return stadion_err_set(err, STADION_EINVAL, "no completion");
-	if ((rc = key_op_new(OP_LIST, key, true, arg, &op, err)) != 0)
+	if ((rc = key_op_new(state, done != NULL, OP_LIST, key, true, arg, &op,
+	                     err)) != 0)
 		return rc;
-	op->cb.list = done;
+	op->c.cb.list = done;
 	submit(state, op);
 	return 0;
 }
@@ -1426,7 +1342,7 @@ static bool too_big(struct zk_store *s, struct zk_op *op, const char *key,
 {
 	if (len <= s->max_value)
 		return false;
-	op->kind = OP_FAILED;
+	op->c.kind = OP_FAILED;
 	op_fail(op, STADION_ETOOBIG,
 	        "value of %zu bytes for key '%s' is over max_value_bytes "
 	        "(%zu), near ZooKeeper's node limit of 1 MiB: nothing was "
@@ -1443,13 +1359,10 @@ static int zk_put(void *state, const char *key, const void *value,
 	struct zk_op *op;
 	int rc;
 
-	if (dormant(state, err) != 0)
-		return STADION_ENOTSUP;
-	if (done == NULL)
-		return stadion_err_set(err, STADION_EINVAL, "no completion");
-	if ((rc = key_op_new(OP_PUT, key, false, arg, &op, err)) != 0)
+	if ((rc = key_op_new(state, done != NULL, OP_PUT, key, false, arg, &op,
+	                     err)) != 0)
 		return rc;
-	op->cb.done = done;
+	op->c.cb.done = done;
 	op->elems[0].type = STADION_STORAGE_PUT;
 	if (!too_big(s, op, key, len) &&
 	    (rc = elem_value(&op->elems[0], value, len, err)) != 0) {
@@ -1466,13 +1379,10 @@ static int zk_del(void *state, const char *key, stadion_storage_done_fn *done,
 	struct zk_op *op;
 	int rc;
 
-	if (dormant(state, err) != 0)
-		return STADION_ENOTSUP;
-	if (done == NULL)
-		return stadion_err_set(err, STADION_EINVAL, "no completion");
-	if ((rc = key_op_new(OP_DEL, key, false, arg, &op, err)) != 0)
+	if ((rc = key_op_new(state, done != NULL, OP_DEL, key, false, arg, &op,
+	                     err)) != 0)
 		return rc;
-	op->cb.done = done;
+	op->c.cb.done = done;
 	op->elems[0].type = STADION_STORAGE_DEL;
 	submit(state, op);
 	return 0;
@@ -1484,33 +1394,24 @@ static int zk_batch(void *state, const struct stadion_storage_op *ops,
 {
 	struct zk_store *s = state;
 	struct zk_op *op;
+	int rc;
 
-	if (dormant(state, err) != 0)
-		return STADION_ENOTSUP;
-	if (done == NULL)
-		return stadion_err_set(err, STADION_EINVAL, "no completion");
-	if (ops == NULL && count > 0)
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "ops is NULL with a count of %zu",
-		                       count);
+	if ((rc = call_check(s, done != NULL, err)) != 0)
+		return rc;
+	if ((rc = storage_common_batch_check(ops, count, err)) != 0)
+		return rc;
 	if ((op = op_new(OP_BATCH, count, arg, err)) == NULL)
 		return STADION_ENOMEM;
-	op->cb.done = done;
+	op->c.cb.done = done;
 	for (size_t i = 0; i < count; i++) {
 		struct zk_elem *e = &op->elems[i];
 
-		if (ops[i].type != STADION_STORAGE_PUT &&
-		    ops[i].type != STADION_STORAGE_DEL) {
-			stadion_err_set(err, STADION_EINVAL,
-			                "batch element %zu has an unknown type "
-			                "%" PRIu32,
-			                i, ops[i].type);
+		if (storage_common_batch_type(&ops[i], i, err) != 0)
 			goto fail_free_op;
-		}
 		e->type = ops[i].type;
 		if (elem_key(e, ops[i].key, false, err) != 0)
 			goto fail_free_op;
-		if (e->type != STADION_STORAGE_PUT || op->kind == OP_FAILED)
+		if (e->type != STADION_STORAGE_PUT || op->c.kind == OP_FAILED)
 			continue;
 		/* Keep checking the keys: a bad one still refuses the
 		 * whole call, too big or not. */
@@ -1529,27 +1430,6 @@ fail_free_op:
 /* ------------------------------------------------------------------------
  * Lifecycle (main thread)
  * ------------------------------------------------------------------------ */
-
-/* Read integer KEY of CONF into *VALUE_R (left alone when absent), within
- * [MIN, MAX]. */
-static int conf_int(const struct stadion_host *host,
-                    const struct stadion_conf *conf, const char *key,
-                    int64_t min, int64_t max, int64_t *value_r,
-                    struct stadion_err *err)
-{
-	int64_t v;
-	int rc = host->conf_int(conf, key, &v);
-
-	if (rc == STADION_ENOENT)
-		return 0;
-	if (rc != 0 || v < min || v > max)
-		return stadion_err_set(err, STADION_EINVAL,
-		                       "configuration \"%s\" must be an "
-		                       "integer from %" PRId64 " to %" PRId64,
-		                       key, min, max);
-	*value_r = v;
-	return 0;
-}
 
 /* Read string KEY of CONF into *VALUE_R: required, or NULL when absent. */
 static int conf_str(const struct stadion_host *host,
@@ -1650,16 +1530,18 @@ static int zk_create(const struct stadion_host *host,
 		                       "absolute znode path such as "
 		                       "/stadion/state, without a trailing '/'",
 		                       path);
-	if (conf_int(host, conf, "session_timeout_ms", 1000, 600000,
-	             &session, err) != 0 ||
-	    conf_int(host, conf, "timeout_ms", 100, 3600000, &timeout,
-	             err) != 0 ||
-	    conf_int(host, conf, "max_value_bytes", 0, MAX_VALUE_LIMIT,
-	             &max_value, err) != 0 ||
-	    conf_int(host, conf, "compression_threshold_bytes", 0,
-	             INT32_MAX, &compress, err) != 0 ||
-	    conf_int(host, conf, "request_limit_bytes", 4096,
-	             REQUEST_LIMIT_DEFAULT, &request, err) != 0)
+	if (storage_common_conf_int(host, conf, "session_timeout_ms", 1000,
+	                            600000, &session, err) != 0 ||
+	    storage_common_conf_int(host, conf, "timeout_ms", 100, 3600000,
+	                            &timeout, err) != 0 ||
+	    storage_common_conf_int(host, conf, "max_value_bytes", 0,
+	                            MAX_VALUE_LIMIT, &max_value, err) != 0 ||
+	    storage_common_conf_int(host, conf,
+	                            "compression_threshold_bytes", 0,
+	                            INT32_MAX, &compress, err) != 0 ||
+	    storage_common_conf_int(host, conf, "request_limit_bytes", 4096,
+	                            REQUEST_LIMIT_DEFAULT, &request,
+	                            err) != 0)
 		return err != NULL ? err->code : STADION_EINVAL;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -1733,18 +1615,18 @@ static void zk_destroy(void *state)
 
 		drain(s);
 		pthread_mutex_lock(&s->lock);
-		late = queue_take(&s->work);
+		late = (struct zk_op *)storage_common_queue_take(&s->work);
 		pthread_mutex_unlock(&s->lock);
 		if (late == NULL)
 			break;
 		for (; late != NULL; late = next) {
-			next = late->next;
-			if (late->kind != OP_FAILED)
+			next = op_next(late);
+			if (late->c.kind != OP_FAILED)
 				op_fail(late, STADION_EIO,
 				        "the ZooKeeper store was closing "
 				        "when this operation started");
 			pthread_mutex_lock(&s->lock);
-			queue_push(&s->done, late);
+			storage_common_queue_push(&s->done, &late->c);
 			pthread_mutex_unlock(&s->lock);
 		}
 	}
