@@ -65,6 +65,7 @@
 #include <json-c/json.h>
 
 #include "bench/bench_server.h"
+#include "bench/bench_util.h"
 #include "lib/harness.h"
 #include "lib/testfs.h"
 
@@ -73,14 +74,6 @@ extern char **environ;
 /* How long waits for the daemon may take at most: far above the goals,
  * so that a slow build still reports its figure instead of giving up. */
 #define WAIT_MAX_MS (10 * 60 * 1000)
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void note_build(void)
 {
@@ -170,19 +163,19 @@ static long running_tasks(const struct daemon *d, long *n_apps_r)
 	return sum;
 }
 
-/* Poll until WANT tasks run in all; the time it took from T0 (now_s()),
+/* Poll until WANT tasks run in all; the time it took from T0 (bench_now_s()),
  * or a negative number after WAIT_MAX_MS. */
 static double wait_running(const struct daemon *d, long want, double t0,
                            int poll_ms)
 {
-	double deadline = now_s() + WAIT_MAX_MS / 1000.0;
+	double deadline = bench_now_s() + WAIT_MAX_MS / 1000.0;
 
 	for (;;) {
 		long got = running_tasks(d, NULL);
 
 		if (got == want)
-			return now_s() - t0;
-		if (now_s() > deadline) {
+			return bench_now_s() - t0;
+		if (bench_now_s() > deadline) {
 			fprintf(stderr, "bench_api: only %ld of %ld tasks "
 			                "RUNNING after %d s\n",
 			        got, want, WAIT_MAX_MS / 1000);
@@ -256,12 +249,12 @@ static double spawn_floor(long n)
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
 	posix_spawnattr_setpgroup(&attr, 0);
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (long i = 0; i < n; i++)
 		if (posix_spawn(&pids[i], "/bin/sh", NULL, &attr, argv,
 		                environ) != 0)
 			pids[i] = 0;
-	dt = now_s() - t0;
+	dt = bench_now_s() - t0;
 	for (long i = 0; i < n; i++)
 		if (pids[i] > 0)
 			killpg(pids[i], SIGKILL);
@@ -300,10 +293,10 @@ static int bench_launch(long n)
 	         "\"cpus\": 0.01, \"mem\": 1, \"instances\": %ld, "
 	         "\"portDefinitions\": []}",
 	         n);
-	t0 = now_s();
+	t0 = bench_now_s();
 	if (post_app(&d, body) != 0)
 		goto out;
-	posted = now_s() - t0;
+	posted = bench_now_s() - t0;
 	if ((took = wait_running(&d, n, t0, LAUNCH_POLL_MS)) < 0)
 		goto out;
 	procs = task_procs_count(&d, NULL);
@@ -333,21 +326,6 @@ out:
 
 /* ---- percentiles ---------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile P of the N sorted values. */
-static double percentile(const double *v, size_t n, double p)
-{
-	size_t rank = (size_t)ceil(p * (double)n);
-
-	return v[rank > 0 ? rank - 1 : 0];
-}
-
 /* ---- simulated ---------------------------------------------------------- */
 
 static int bench_simulated(long n, long extra_apps)
@@ -370,7 +348,7 @@ static int bench_simulated(long n, long extra_apps)
 	         "\"cpus\": 0.01, \"mem\": 1, \"instances\": %ld, "
 	         "\"portDefinitions\": []}",
 	         n);
-	t0 = now_s();
+	t0 = bench_now_s();
 	if (post_app(&d, body) != 0 || (took = wait_running(&d, n, t0, 20)) < 0)
 		goto out;
 	rss_mb(d.pid, &rss, &hwm);
@@ -382,9 +360,9 @@ static int bench_simulated(long n, long extra_apps)
 	       "Nomad's published record is 3,750 placements/s, this is "
 	       "%.1fx that rate)\n",
 	       took / 10.0, n / took / 3750.0);
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (long i = 0; i < extra_apps; i++) {
-		double start = now_s();
+		double start = bench_now_s();
 
 		snprintf(body, sizeof(body),
 		         "{\"id\": \"more/app-%ld\", \"cmd\": \"sleep 3600\", "
@@ -393,16 +371,16 @@ static int bench_simulated(long n, long extra_apps)
 		         i);
 		if (post_app(&d, body) != 0)
 			goto out;
-		lat[i] = (now_s() - start) * 1000;
+		lat[i] = (bench_now_s() - start) * 1000;
 	}
-	posts = now_s() - t0;
+	posts = bench_now_s() - t0;
 	printf("simulated: the first POSTs took");
 	for (long i = 0; i < extra_apps && i < 5; i++)
 		printf(" %.1f", lat[i]);
-	qsort(lat, (size_t)extra_apps, sizeof(*lat), cmp_double);
+	qsort(lat, (size_t)extra_apps, sizeof(*lat), bench_cmp_double);
 	printf(" ms; all %ld: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-	       extra_apps, percentile(lat, (size_t)extra_apps, 0.5),
-	       percentile(lat, (size_t)extra_apps, 0.99),
+	       extra_apps, bench_percentile(lat, (size_t)extra_apps, 0.5),
+	       bench_percentile(lat, (size_t)extra_apps, 0.99),
 	       lat[extra_apps - 1]);
 	if (wait_running(&d, n + extra_apps, t0, 50) < 0)
 		goto out;
@@ -633,8 +611,8 @@ static int run_load(struct load *l)
 			goto out;
 		}
 	}
-	end = now_s() + l->seconds;
-	while (now_s() < end) {
+	end = bench_now_s() + l->seconds;
+	while (bench_now_s() < end) {
 		struct epoll_event evs[N_CONNS];
 		int n = epoll_wait(ep, evs, N_CONNS, 100);
 
@@ -769,7 +747,7 @@ static int bench_http(long n_apps, long per_app)
 		if (post_app(&d, body) != 0)
 			goto out;
 	}
-	if (wait_running(&d, n_apps * per_app, now_s(), 50) < 0)
+	if (wait_running(&d, n_apps * per_app, bench_now_s(), 50) < 0)
 		goto out;
 	snprintf(what, sizeof(what), "%ld apps", n_apps);
 	if (compare_get(&d, "/v2/apps", what, 3) != 0)
@@ -805,7 +783,7 @@ static int fsync_floor(const char *dir, size_t len, double *lat, size_t n)
 	}
 	memset(data, 'x', len);
 	for (size_t i = 0; i < n; i++) {
-		double t0 = now_s();
+		double t0 = bench_now_s();
 
 		if (pwrite(fd, data, len, (off_t)(i * len)) != (ssize_t)len ||
 		    fdatasync(fd) != 0) {
@@ -813,12 +791,12 @@ static int fsync_floor(const char *dir, size_t len, double *lat, size_t n)
 			free(data);
 			return -1;
 		}
-		lat[i] = (now_s() - t0) * 1000;
+		lat[i] = (bench_now_s() - t0) * 1000;
 	}
 	close(fd);
 	unlink(path);
 	free(data);
-	qsort(lat, n, sizeof(*lat), cmp_double);
+	qsort(lat, n, sizeof(*lat), bench_cmp_double);
 	return 0;
 }
 
@@ -842,9 +820,9 @@ static int bench_post(long seconds)
 		goto out;
 	/* Open loop: request i leaves at t0 + i / 20 s (or as soon as the
 	 * one before has its answer, if that is later). */
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (size_t i = 0; i < n; i++) {
-		double due = t0 + (double)i / 20.0, start, wait = due - now_s();
+		double due = t0 + (double)i / 20.0, start, wait = due - bench_now_s();
 		struct http_resp resp;
 
 		if (wait > 0)
@@ -854,7 +832,7 @@ static int bench_post(long seconds)
 		         "\"cpus\": 0.01, \"mem\": 1, \"instances\": 1}",
 		         i);
 		body_len = strlen(body);
-		start = now_s();
+		start = bench_now_s();
 		if (daemon_call(&d, "POST", "/v2/apps", headers, body, &resp) !=
 		            0 ||
 		    resp.status != 201) {
@@ -863,10 +841,10 @@ static int bench_post(long seconds)
 			http_resp_free(&resp);
 			goto out;
 		}
-		lat[done++] = (now_s() - start) * 1000;
+		lat[done++] = (bench_now_s() - start) * 1000;
 		http_resp_free(&resp);
 	}
-	qsort(lat, done, sizeof(*lat), cmp_double);
+	qsort(lat, done, sizeof(*lat), bench_cmp_double);
 	if (fsync_floor(d.data_dir, body_len, floor_lat, n) != 0) {
 		fprintf(stderr, "bench_api: the fsync floor failed: %s\n",
 		        strerror(errno));
@@ -874,17 +852,17 @@ static int bench_post(long seconds)
 	}
 	printf("post: %zu POST /v2/apps at 20/s, each committed before the "
 	       "answer: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-	       done, percentile(lat, done, 0.5), percentile(lat, done, 0.99),
+	       done, bench_percentile(lat, done, 0.5), bench_percentile(lat, done, 0.99),
 	       lat[done - 1]);
 	printf("post: floor, a write of %zu bytes + fdatasync on the same "
 	       "disk: p50 %.2f ms, p99 %.2f ms (an LMDB commit syncs at "
 	       "least twice)\n",
-	       body_len, percentile(floor_lat, n, 0.5),
-	       percentile(floor_lat, n, 0.99));
+	       body_len, bench_percentile(floor_lat, n, 0.5),
+	       bench_percentile(floor_lat, n, 0.99));
 	printf("post: p99 ratio to the floor's p99 %.2f; to the 20 ms budget "
 	       "%.2f (goal <= 1)\n",
-	       percentile(lat, done, 0.99) / percentile(floor_lat, n, 0.99),
-	       percentile(lat, done, 0.99) / 20.0);
+	       bench_percentile(lat, done, 0.99) / bench_percentile(floor_lat, n, 0.99),
+	       bench_percentile(lat, done, 0.99) / 20.0);
 	rc = 0;
 out:
 	stop_daemon(&d);
@@ -897,22 +875,6 @@ out_free:
 
 /* ---- main --------------------------------------------------------------- */
 
-static long arg_or(int argc, char **argv, int i, long dflt)
-{
-	char *end;
-	long v;
-
-	if (argc <= i || argv[i][0] == '\0')
-		return dflt;
-	v = strtol(argv[i], &end, 10);
-	if (*end != '\0' || v <= 0) {
-		fprintf(stderr, "bench_api: not a positive number: %s\n",
-		        argv[i]);
-		exit(2);
-	}
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -921,15 +883,15 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	note_build();
 	if (strcmp(what, "launch") == 0)
-		return bench_launch(arg_or(argc, argv, 2, 1000));
+		return bench_launch(bench_arg_or(argc, argv, 2, 1000));
 	if (strcmp(what, "simulated") == 0)
-		return bench_simulated(arg_or(argc, argv, 2, 100000),
-		                       arg_or(argc, argv, 3, 1000));
+		return bench_simulated(bench_arg_or(argc, argv, 2, 100000),
+		                       bench_arg_or(argc, argv, 3, 1000));
 	if (strcmp(what, "http") == 0)
-		return bench_http(arg_or(argc, argv, 2, 1000),
-		                  arg_or(argc, argv, 3, 10));
+		return bench_http(bench_arg_or(argc, argv, 2, 1000),
+		                  bench_arg_or(argc, argv, 3, 10));
 	if (strcmp(what, "post") == 0)
-		return bench_post(arg_or(argc, argv, 2, 10));
+		return bench_post(bench_arg_or(argc, argv, 2, 10));
 	fprintf(stderr, "usage: bench_api launch [N] | simulated [N] [APPS] | "
 	                "http [APPS] [INSTANCES] | post [SECONDS]\n");
 	return 2;

@@ -53,6 +53,7 @@
 #include <json-c/json.h>
 #include <zookeeper/zookeeper.h>
 
+#include "bench/bench_util.h"
 #include "lib/harness.h"
 #include "lib/testfs.h"
 #include "lib/zkserver.h"
@@ -68,29 +69,6 @@
 #define ABDICATE_REPS 3
 #define FLOOR_FAILOVER_REPS 3
 #define ZNODE_BUF (1024 * 1024)
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile P of the N sorted values. */
-static double percentile(const double *v, size_t n, double p)
-{
-	size_t rank = (size_t)ceil(p * (double)n);
-
-	return v[rank > 0 ? rank - 1 : 0];
-}
 
 /* ---- The bare client ---------------------------------------------------- */
 
@@ -108,7 +86,7 @@ static void gone_watcher(zhandle_t *zh, int type, int state, const char *path,
 	if (type != ZOO_DELETED_EVENT)
 		return;
 	pthread_mutex_lock(&gone_lock);
-	gone_at = now_s();
+	gone_at = bench_now_s();
 	pthread_mutex_unlock(&gone_lock);
 }
 
@@ -214,7 +192,7 @@ static double floor_failover(const char *hosts, zhandle_t *zh)
 		                "did not create %s\n",
 		        path);
 	} else {
-		t0 = now_s();
+		t0 = bench_now_s();
 		kill(pid, SIGKILL);
 		dt = wait_gone(t0);
 	}
@@ -242,7 +220,7 @@ static double floor_abdicate(const char *hosts, zhandle_t *zh)
 		zookeeper_close(holder);
 		return -1;
 	}
-	t0 = now_s();
+	t0 = bench_now_s();
 	zookeeper_close(holder);
 	return wait_gone(t0);
 }
@@ -261,7 +239,7 @@ static int floor_post(zhandle_t *zh, size_t len, double *lat, size_t n)
 	}
 	memset(data, 'p', len);
 	for (size_t i = 0; i < n; i++) {
-		double t0 = now_s();
+		double t0 = bench_now_s();
 
 		snprintf(path, sizeof(path), "/floor-post/%06zu", i);
 		if (zoo_create(zh, path, data, (int)len, &ZOO_OPEN_ACL_UNSAFE,
@@ -269,10 +247,10 @@ static int floor_post(zhandle_t *zh, size_t len, double *lat, size_t n)
 			free(data);
 			return -1;
 		}
-		lat[i] = (now_s() - t0) * 1000;
+		lat[i] = (bench_now_s() - t0) * 1000;
 	}
 	free(data);
-	qsort(lat, n, sizeof(*lat), cmp_double);
+	qsort(lat, n, sizeof(*lat), bench_cmp_double);
 	return 0;
 }
 
@@ -394,7 +372,7 @@ static double walk_pipelined(zhandle_t *zh, const char *root, size_t *n_r)
 	struct pwalk p = {.pending = 0};
 	char **level = malloc(sizeof(char *));
 	size_t n = 1, total = 0;
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	bool ok = level != NULL && (level[0] = strdup(root)) != NULL;
 
 	pthread_mutex_init(&p.lock, NULL);
@@ -440,7 +418,7 @@ static double walk_pipelined(zhandle_t *zh, const char *root, size_t *n_r)
 	pthread_cond_destroy(&p.cond);
 	pthread_mutex_destroy(&p.lock);
 	*n_r = total;
-	return ok ? now_s() - t0 : -1;
+	return ok ? bench_now_s() - t0 : -1;
 }
 
 /* ---- The cluster -------------------------------------------------------- */
@@ -568,10 +546,10 @@ static int agreed_leader(struct cluster *c)
 
 static int wait_leader(struct cluster *c)
 {
-	double deadline = now_s() + LEADER_WAIT_MS / 1000.0;
+	double deadline = bench_now_s() + LEADER_WAIT_MS / 1000.0;
 	int l;
 
-	while ((l = agreed_leader(c)) < 0 && now_s() < deadline)
+	while ((l = agreed_leader(c)) < 0 && bench_now_s() < deadline)
 		harness_sleep_ms(50);
 	if (l < 0)
 		fprintf(stderr, "bench_cluster: no agreed leader after %d s\n",
@@ -620,7 +598,7 @@ static double probe_until_201(struct cluster *c, const int *ask, int n,
 	double deadline = t0 + LEADER_WAIT_MS / 1000.0;
 	int k;
 
-	for (k = 0; now_s() < deadline; k++) {
+	for (k = 0; bench_now_s() < deadline; k++) {
 		const struct daemon *d = &c->node[ask[k % n]];
 		int status;
 
@@ -630,7 +608,7 @@ static double probe_until_201(struct cluster *c, const int *ask, int n,
 		         seq++);
 		status = post_app(d, body, leader, len);
 		if (status == 201 && strcmp(leader, not_url) != 0) {
-			double dt = now_s() - t0;
+			double dt = bench_now_s() - t0;
 
 			*probes_r = k + 1;
 			return dt;
@@ -712,7 +690,7 @@ static double abdicate(struct cluster *c, int l, int *new_r, int *probes_r)
 	double t0, dt;
 
 	node_url(&c->node[l], old_url, sizeof(old_url));
-	t0 = now_s();
+	t0 = bench_now_s();
 	status = daemon_json(&c->node[l], "DELETE", "/v2/leader", NULL, NULL);
 	if (status != 200) {
 		fprintf(stderr, "bench_cluster: DELETE /v2/leader: %d\n",
@@ -745,10 +723,10 @@ static long running_tasks(const struct daemon *d)
 
 static int wait_running(const struct daemon *d, long want)
 {
-	double deadline = now_s() + 600;
+	double deadline = bench_now_s() + 600;
 	long got = -1;
 
-	while (now_s() < deadline) {
+	while (bench_now_s() < deadline) {
 		if ((got = running_tasks(d)) >= want)
 			return 0;
 		harness_sleep_ms(200);
@@ -800,8 +778,8 @@ static int bench_small(const struct zk_server *zk, zhandle_t *zh, long seconds)
 		if ((fab[r] = floor_abdicate(zk->hosts, zh)) < 0)
 			goto out;
 	}
-	qsort(ab, ABDICATE_REPS, sizeof(*ab), cmp_double);
-	qsort(fab, ABDICATE_REPS, sizeof(*fab), cmp_double);
+	qsort(ab, ABDICATE_REPS, sizeof(*ab), bench_cmp_double);
+	qsort(fab, ABDICATE_REPS, sizeof(*fab), bench_cmp_double);
 	printf("abdicate: floor, a bare session closed until a watcher sees "
 	       "its ephemeral node go: median %.2f ms\n",
 	       fab[ABDICATE_REPS / 2] * 1000);
@@ -812,9 +790,9 @@ static int bench_small(const struct zk_server *zk, zhandle_t *zh, long seconds)
 
 	/* post: open loop, request i leaves at t0 + i / 20 s (or when the
 	 * one before has its answer, if later), straight to the leader. */
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (size_t i = 0; i < n; i++) {
-		double wait = t0 + (double)i / 20.0 - now_s(), start;
+		double wait = t0 + (double)i / 20.0 - bench_now_s(), start;
 
 		if (wait > 0)
 			harness_sleep_ms((long)(wait * 1000));
@@ -823,32 +801,32 @@ static int bench_small(const struct zk_server *zk, zhandle_t *zh, long seconds)
 		         "\"cpus\": 0.01, \"mem\": 1, \"instances\": 1}",
 		         i);
 		body_len = strlen(body);
-		start = now_s();
+		start = bench_now_s();
 		if (post_app(&c.node[l], body, NULL, 0) != 201)
 			goto out;
-		lat[i] = (now_s() - start) * 1000;
+		lat[i] = (bench_now_s() - start) * 1000;
 	}
-	qsort(lat, n, sizeof(*lat), cmp_double);
+	qsort(lat, n, sizeof(*lat), bench_cmp_double);
 	if (floor_post(zh, body_len, flat, n) != 0) {
 		fprintf(stderr, "bench_cluster: the zoo_create floor failed\n");
 		goto out;
 	}
 	printf("post: %zu POST /v2/apps at 20/s to the leader on ZooKeeper: "
 	       "p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-	       n, percentile(lat, n, 0.5), percentile(lat, n, 0.99),
+	       n, bench_percentile(lat, n, 0.5), bench_percentile(lat, n, 0.99),
 	       lat[n - 1]);
 	printf("post: floor, synchronous zoo_create of %zu bytes: p50 %.2f "
 	       "ms, p99 %.2f ms\n",
-	       body_len, percentile(flat, n, 0.5), percentile(flat, n, 0.99));
+	       body_len, bench_percentile(flat, n, 0.5), bench_percentile(flat, n, 0.99));
 	printf("post: p99 %.2f ms, goal <= 30 ms (ratio to goal %.2f); ratio "
 	       "to the floor's p99 %.1f\n",
-	       percentile(lat, n, 0.99), percentile(lat, n, 0.99) / 30.0,
-	       percentile(lat, n, 0.99) / percentile(flat, n, 0.99));
+	       bench_percentile(lat, n, 0.99), bench_percentile(lat, n, 0.99) / 30.0,
+	       bench_percentile(lat, n, 0.99) / bench_percentile(flat, n, 0.99));
 
 	/* failover */
 	n_ask = others(&c, l, ask);
 	node_url(&c.node[l], url, sizeof(url));
-	t0 = now_s();
+	t0 = bench_now_s();
 	if (daemon_kill(&c.node[l], SIGKILL) != 128 + SIGKILL)
 		goto out;
 	c.node[l].pid = 0;
@@ -860,7 +838,7 @@ static int bench_small(const struct zk_server *zk, zhandle_t *zh, long seconds)
 	for (int r = 0; r < FLOOR_FAILOVER_REPS; r++)
 		if ((ffos[r] = floor_failover(zk->hosts, zh)) < 0)
 			goto out;
-	qsort(ffos, FLOOR_FAILOVER_REPS, sizeof(*ffos), cmp_double);
+	qsort(ffos, FLOOR_FAILOVER_REPS, sizeof(*ffos), bench_cmp_double);
 	ffo = ffos[FLOOR_FAILOVER_REPS / 2];
 	printf("failover: floor, a bare client with a %d ms session "
 	       "SIGKILLed until its ephemeral node is gone: median %.3f s "
@@ -895,7 +873,7 @@ static int bench_loaded(const struct zk_server *zk, zhandle_t *zh, long apps,
 	if ((w.buf = malloc(ZNODE_BUF)) == NULL ||
 	    cluster_start(&c, zk, "loaded") != 0 || (l = wait_leader(&c)) < 0)
 		goto out;
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (long i = 0; i < apps; i++) {
 		/* As bench_api's http: groups, labels, default ports. */
 		snprintf(body, sizeof(body),
@@ -912,15 +890,15 @@ static int bench_loaded(const struct zk_server *zk, zhandle_t *zh, long apps,
 	harness_sleep_ms(2000);
 	printf("load: %ld apps x %ld instances (simulated agents) posted and "
 	       "RUNNING in %.1f s\n",
-	       apps, per_app, now_s() - t0);
+	       apps, per_app, bench_now_s() - t0);
 
 	snprintf(path, sizeof(path), "/loaded/state");
-	t0 = now_s();
+	t0 = bench_now_s();
 	if (walk_tree(zh, path, &w) != 0) {
 		fprintf(stderr, "bench_cluster: cannot walk %s\n", path);
 		goto out;
 	}
-	t_walk = now_s() - t0;
+	t_walk = bench_now_s() - t0;
 	printf("znode: largest under %s: %d bytes at %s (%zu znodes, %.1f MB "
 	       "in all), goal <= 64 KB (ratio to goal %.2f)\n",
 	       path, w.max_len, w.max_path, w.znodes, w.bytes / 1e6,
@@ -961,22 +939,6 @@ out:
 	return rc;
 }
 
-static long arg_or(int argc, char **argv, int i, long dflt)
-{
-	char *end;
-	long v;
-
-	if (argc <= i || argv[i][0] == '\0')
-		return dflt;
-	v = strtol(argv[i], &end, 10);
-	if (*end != '\0' || v <= 0) {
-		fprintf(stderr, "bench_cluster: not a positive number: %s\n",
-		        argv[i]);
-		exit(2);
-	}
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	struct zk_server zk = {0};
@@ -986,9 +948,9 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && strcmp(argv[1], "--hold") == 0)
 		return hold_ephemeral(argv[2], argv[3]);
-	apps = arg_or(argc, argv, 1, 1000);
-	instances = arg_or(argc, argv, 2, 10000);
-	seconds = arg_or(argc, argv, 3, 10);
+	apps = bench_arg_or(argc, argv, 1, 1000);
+	instances = bench_arg_or(argc, argv, 2, 10000);
+	seconds = bench_arg_or(argc, argv, 3, 10);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);

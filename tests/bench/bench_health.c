@@ -44,17 +44,10 @@
 #include <json-c/json.h>
 
 #include "bench/bench_server.h"
+#include "bench/bench_util.h"
 #include "lib/harness.h"
 #include "lib/testfs.h"
 #include "lib/tjson.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* ---- the target server ---------------------------------------------------- */
 
@@ -106,7 +99,7 @@ static void floor_event(struct bufferevent *bev, short what, void *arg)
 static void floor_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct floor_run *f = arg;
-	double now = now_s();
+	double now = bench_now_s();
 
 	(void)fd;
 	(void)what;
@@ -132,13 +125,6 @@ static void floor_tick(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(f->base, NULL);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* RATE checks per second for SECONDS against PORT: this thread's CPU share
  * of one core and the p95 lateness (ms) into *CPU_R, *P95_R. */
 static int floor_measure(uint16_t port, double rate, double seconds,
@@ -160,14 +146,14 @@ static int floor_measure(uint16_t port, double rate, double seconds,
 	f.tick = event_new(f.base, -1, EV_PERSIST, floor_tick, &f);
 	event_add(f.tick, &one_ms);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
-	f.t0 = now_s();
+	f.t0 = bench_now_s();
 	event_base_dispatch(f.base);
-	wall = now_s() - f.t0;
+	wall = bench_now_s() - f.t0;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
 	*cpu_r = ((double)(c1.tv_sec - c0.tv_sec) +
 	          (c1.tv_nsec - c0.tv_nsec) / 1e9) /
 	         wall;
-	qsort(f.late, (size_t)f.max, sizeof(*f.late), cmp_double);
+	qsort(f.late, (size_t)f.max, sizeof(*f.late), bench_cmp_double);
 	*p95_r = f.late[(size_t)(f.max * 0.95)] * 1000;
 	if (f.failed > 0)
 		fprintf(stderr, "bench_health: %ld of %ld floor checks "
@@ -280,8 +266,8 @@ int main(int argc, char **argv)
 	}
 	http_resp_free(&resp);
 	/* Every task healthy: each has had its first check. */
-	t0 = now_s();
-	while (healthy < n && now_s() - t0 < 60 + 2.0 * interval) {
+	t0 = bench_now_s();
+	while (healthy < n && bench_now_s() - t0 < 60 + 2.0 * interval) {
 		struct json_object *o = get_json(&d, "/v2/apps/checked");
 
 		healthy = (long)tjson_int(tjson_get(o, "app"), "tasksHealthy");
@@ -289,16 +275,16 @@ int main(int argc, char **argv)
 		sleep(1);
 	}
 	printf("health: %ld of %ld instances healthy after %.1f s\n", healthy,
-	       n, now_s() - t0);
+	       n, bench_now_s() - t0);
 	if (healthy < n)
 		goto out_daemon;
 	/* One more interval: the grid is settled. */
 	sleep((unsigned)interval);
 	health_info(&d, &started0, &p95);
 	cpu0 = proc_cpu_s(d.pid);
-	w0 = now_s();
+	w0 = bench_now_s();
 	usleep((useconds_t)(seconds * 1e6));
-	w1 = now_s();
+	w1 = bench_now_s();
 	cpu1 = proc_cpu_s(d.pid);
 	health_info(&d, &started1, &p95);
 	printf("health: stadiond ran %.0f checks/s (%ld instances every %ld s)"

@@ -35,6 +35,7 @@
 
 #include <stadion/constraint.h>
 
+#include "bench/bench_util.h"
 #include "lib/harness.h"
 #include "lib/tjson.h"
 #include "log.h"
@@ -48,14 +49,6 @@
 #define N_RACKS 20
 #define N_PLACED 10000
 #define N_APP 10000
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- 1. decisions -------------------------------------------------------- */
 
@@ -148,7 +141,7 @@ static int bench_decisions(double seconds, double *rate_r, double *floor_r)
 	}
 
 	/* The host: whole matching runs. */
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (unsigned k = 0;; k ^= 1) {
 		struct sched_match_pool *pool =
 			sched_match_pool_new(offers, N_AGENTS);
@@ -179,7 +172,7 @@ static int bench_decisions(double seconds, double *rate_r, double *floor_r)
 		}
 		sched_place_run_free(run);
 		sched_match_pool_free(pool);
-		t = now_s() - t0;
+		t = bench_now_s() - t0;
 		if (t >= seconds && k == 1)
 			break;
 	}
@@ -214,7 +207,7 @@ static int bench_decisions(double seconds, double *rate_r, double *floor_r)
 			                 &args[k], &err) != 0)
 				goto out_free;
 		}
-		t0 = now_s();
+		t0 = bench_now_s();
 		do {
 			for (int rep = 0; rep < 10000; rep++)
 				for (int k = 0; k < 3; k++) {
@@ -226,7 +219,7 @@ static int bench_decisions(double seconds, double *rate_r, double *floor_r)
 					                   args[k], &v);
 					calls++;
 				}
-			t = now_s() - t0;
+			t = bench_now_s() - t0;
 		} while (t < seconds);
 		(void)sink;
 		for (int k = 0; k < 3; k++) {
@@ -277,7 +270,7 @@ static double time_app(struct daemon *d, const char *id,
 {
 	char body[512], path[128];
 	struct http_resp resp;
-	double t0 = now_s();
+	double t0 = bench_now_s();
 
 	snprintf(body, sizeof(body),
 	         "{\"id\":\"%s\",\"cmd\":\"sleep 1000\",\"cpus\":0.01,"
@@ -292,7 +285,7 @@ static double time_app(struct daemon *d, const char *id,
 	}
 	http_resp_free(&resp);
 	snprintf(path, sizeof(path), "/v2/apps%s", id);
-	while (now_s() - t0 < 60) {
+	while (bench_now_s() - t0 < 60) {
 		struct json_object *o;
 		int64_t running = -1;
 
@@ -304,7 +297,7 @@ static double time_app(struct daemon *d, const char *id,
 		}
 		http_resp_free(&resp);
 		if (running == N_APP)
-			return now_s() - t0;
+			return bench_now_s() - t0;
 		usleep(20 * 1000);
 	}
 	fprintf(stderr, "bench_placement: %s not running after 60 s\n", id);

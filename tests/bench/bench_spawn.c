@@ -21,20 +21,13 @@
 
 #include <event2/event.h>
 
+#include "bench/bench_util.h"
 #include "driver/driver.h"
 #include "driver/driver_local.h"
 
 extern char **environ;
 
 static size_t running, killed;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void on_status(const struct driver_status *st, void *arg)
 {
@@ -61,12 +54,12 @@ static double plain_loop(size_t n)
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
 	posix_spawnattr_setpgroup(&attr, 0);
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (size_t i = 0; i < n; i++)
 		if (posix_spawn(&pids[i], "/bin/sleep", NULL, &attr, argv,
 		                environ) != 0)
 			pids[i] = 0;
-	dt = now_s() - t0;
+	dt = bench_now_s() - t0;
 	for (size_t i = 0; i < n; i++)
 		if (pids[i] > 0) {
 			killpg(pids[i], SIGKILL);
@@ -95,7 +88,7 @@ static double driver_loop(size_t n)
 		exit(1);
 	}
 	driver_set_status_cb(d, on_status, NULL);
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (size_t i = 0; i < n; i++) {
 		struct driver_task_spec spec = {.task_id = id, .argv = argv,
 		                                .env = env};
@@ -106,7 +99,7 @@ static double driver_loop(size_t n)
 	}
 	while (running < n)
 		event_base_loop(base, EVLOOP_ONCE);
-	dt = now_s() - t0;
+	dt = bench_now_s() - t0;
 	for (size_t i = 0; i < n; i++) {
 		snprintf(id, sizeof(id), "bench.%zu", i);
 		driver_kill(d, id, 0);

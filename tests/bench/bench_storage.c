@@ -30,6 +30,7 @@
 
 #include <stadion/storage.h>
 
+#include "bench/bench_util.h"
 #include "bench/bench_store.h"
 #include "log.h"
 
@@ -39,14 +40,6 @@
 
 #define VALUE_LEN 256
 #define ROUNDS 10
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* The floor's store: a plain LMDB environment in DIR. */
 static MDB_env *raw_open(const char *dir, MDB_dbi *dbi_r)
@@ -75,7 +68,7 @@ fail_close:
 static double raw_run(MDB_env *env, MDB_dbi dbi, size_t base, size_t n)
 {
 	char value[VALUE_LEN], key[32];
-	double t0 = now();
+	double t0 = bench_now_s();
 	MDB_txn *txn;
 
 	memset(value, 'r', sizeof(value));
@@ -93,7 +86,7 @@ static double raw_run(MDB_env *env, MDB_dbi dbi, size_t base, size_t n)
 		if (mdb_txn_commit(txn) != 0)
 			return -1;
 	}
-	return now() - t0;
+	return bench_now_s() - t0;
 }
 
 static size_t completed, failed;
@@ -113,7 +106,7 @@ static double plugin_run(struct event_base *evb,
 	char value[VALUE_LEN], key[32];
 	struct stadion_err err;
 	size_t issued = 0;
-	double t0 = now();
+	double t0 = bench_now_s();
 
 	memset(value, 'p', sizeof(value));
 	completed = failed = 0;
@@ -134,7 +127,7 @@ static double plugin_run(struct event_base *evb,
 		fprintf(stderr, "%zu puts failed\n", failed);
 		return -1;
 	}
-	return now() - t0;
+	return bench_now_s() - t0;
 }
 
 int main(int argc, char **argv)

@@ -26,6 +26,7 @@
 
 #include <stadion/storage.h>
 
+#include "bench/bench_util.h"
 #include "lib/testfs.h"
 #include "lib/zkserver.h"
 #include "bench/bench_store.h"
@@ -37,21 +38,6 @@
 
 #define VALUE_LEN 512
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static size_t completed, failed;
 static double *lat;   /* per put, seconds */
 static double *start; /* per put, issue time */
@@ -60,7 +46,7 @@ static void on_done(void *arg, int rc, const char *errmsg)
 {
 	size_t i = (size_t)(uintptr_t)arg;
 
-	lat[i] = now() - start[i];
+	lat[i] = bench_now_s() - start[i];
 	completed++;
 	failed += rc != 0;
 }
@@ -90,14 +76,14 @@ static double put_run(struct event_base *evb,
 	char value[VALUE_LEN], key[64];
 	struct stadion_err err;
 	size_t issued = 0;
-	double t0 = now();
+	double t0 = bench_now_s();
 
 	memset(value, 'p', sizeof(value));
 	completed = failed = 0;
 	while (completed < n) {
 		while (issued < n && issued - completed < window) {
 			snprintf(key, sizeof(key), "%s/%06zu", prefix, issued);
-			start[issued] = now();
+			start[issued] = bench_now_s();
 			if (ops->put(state, key, value, sizeof(value), on_done,
 			             (void *)(uintptr_t)issued, &err) != 0) {
 				fprintf(stderr, "put: %s\n", err.msg);
@@ -107,7 +93,7 @@ static double put_run(struct event_base *evb,
 		}
 		event_base_loop(evb, EVLOOP_ONCE | EVLOOP_NO_EXIT_ON_EMPTY);
 	}
-	return failed != 0 ? -1 : now() - t0;
+	return failed != 0 ? -1 : bench_now_s() - t0;
 }
 
 /* list(PREFIX), then get every key, all in flight; seconds, or -1. */
@@ -118,7 +104,7 @@ static double load_run(struct event_base *evb,
 	struct stadion_err err;
 	size_t count = 0;
 	char key[64];
-	double t0 = now();
+	double t0 = bench_now_s();
 
 	completed = failed = 0;
 	if (ops->list(state, prefix, on_list, &count, &err) != 0)
@@ -135,7 +121,7 @@ static double load_run(struct event_base *evb,
 	}
 	while (completed < n)
 		event_base_loop(evb, EVLOOP_ONCE | EVLOOP_NO_EXIT_ON_EMPTY);
-	return failed != 0 ? -1 : now() - t0;
+	return failed != 0 ? -1 : bench_now_s() - t0;
 }
 
 /* The floor: bare synchronous creates, then gets, of N nodes. */
@@ -155,22 +141,22 @@ static int floor_run(const char *hosts, size_t n, double *create_s_r,
 	if (zoo_create(zh, "/floor", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, NULL,
 	               0) != ZOK)
 		goto out_close;
-	t0 = now();
+	t0 = bench_now_s();
 	for (size_t i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "/floor/%06zu", i);
 		if (zoo_create(zh, path, value, VALUE_LEN, &ZOO_OPEN_ACL_UNSAFE,
 		               0, NULL, 0) != ZOK)
 			goto out_close;
 	}
-	*create_s_r = now() - t0;
-	t0 = now();
+	*create_s_r = bench_now_s() - t0;
+	t0 = bench_now_s();
 	for (size_t i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "/floor/%06zu", i);
 		len = sizeof(buf);
 		if (zoo_get(zh, path, 0, buf, &len, NULL) != ZOK)
 			goto out_close;
 	}
-	*get_s_r = now() - t0;
+	*get_s_r = bench_now_s() - t0;
 	rc = 0;
 out_close:
 	zookeeper_close(zh);
@@ -204,7 +190,7 @@ int main(int argc, char **argv)
 	if (floor_run(zk.hosts, n, &fc, &fg) != 0 ||
 	    (seq = put_run(st.evb, st.ops, st.state, "seq", n, 1)) < 0)
 		goto out;
-	qsort(lat, n, sizeof(*lat), cmp_double);
+	qsort(lat, n, sizeof(*lat), bench_cmp_double);
 	printf("zookeeper store bench: %zu entities of %d bytes, local "
 	       "ZooKeeper\n",
 	       n, VALUE_LEN);
