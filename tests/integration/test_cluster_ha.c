@@ -225,6 +225,26 @@ static void tasks_seen(struct cluster *c, char *buf, size_t len)
 	free(p);
 }
 
+static bool mirror_ready(void *arg)
+{
+	return daemon_log_contains(arg, "znodes, following changes");
+}
+
+/* The standbys of leader L hold the state in their mirrors: the next
+ * leader's load can come from memory (storage_zookeeper's README). */
+static bool standbys_mirror(struct cluster *c, int l)
+{
+	return wait_until(mirror_ready, &c->node[standby_of(l, 1)], 20000) &&
+	       wait_until(mirror_ready, &c->node[standby_of(l, 2)], 20000);
+}
+
+/* The new leader L2 loaded the state from its standby mirror. */
+static bool loaded_from_mirror(const struct cluster *c, int l2)
+{
+	return daemon_log_contains(&c->node[l2],
+	                           "reads come from the standby mirror");
+}
+
 static const char app_body[] =
 	"{\"id\":\"/ha/web\",\"cmd\":\"sleep 3600\",\"cpus\":0.01,"
 	"\"mem\":8,\"instances\":3}";
@@ -331,6 +351,7 @@ static void test_failover(void)
 	tasks_seen(&c, before, sizeof(before));
 	n_tasks_before = task_procs_count(&c.shared, NULL);
 	CHECK_INT(n_tasks_before, 3);
+	CHECK(standbys_mirror(&c, l));
 
 	t0 = harness_now_ms();
 	CHECK_INT(daemon_kill(&c.node[l], SIGKILL), 128 + SIGKILL);
@@ -339,6 +360,7 @@ static void test_failover(void)
 		goto out_stop;
 	fprintf(stderr, "(new leader serving %lld ms after the SIGKILL) ",
 	        (long long)(harness_now_ms() - t0));
+	CHECK(loaded_from_mirror(&c, l2));
 	CHECK(wait_running(&c.node[l2], "/v2/apps/ha/web", 3));
 	/* Give a wrong kill or relaunch time to show. */
 	harness_sleep_ms(1500);
@@ -380,6 +402,7 @@ static void test_abdicate(void)
 	if (!CHECK(wait_running(&c.node[l], "/v2/apps/ha/web", 3)))
 		goto out_stop;
 	tasks_seen(&c, before, sizeof(before));
+	CHECK(standbys_mirror(&c, l));
 	old_pid = c.node[l].pid;
 	t0 = harness_now_ms();
 	if (CHECK_INT(daemon_json(&c.node[standby_of(l, 1)], "DELETE",
@@ -391,6 +414,7 @@ static void test_abdicate(void)
 		goto out_stop;
 	fprintf(stderr, "(new leader serving %lld ms after the DELETE) ",
 	        (long long)(harness_now_ms() - t0));
+	CHECK(loaded_from_mirror(&c, l2));
 	CHECK(wait_running(&c.node[l2], "/v2/apps/ha/web", 3));
 	/* Same process, back as a standby that knows the new leader. */
 	CHECK(kill(old_pid, 0) == 0);

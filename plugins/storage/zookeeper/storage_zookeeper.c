@@ -57,6 +57,7 @@
 #include <stadion/storage.h>
 
 #include "../storage_common.h"
+#include "zk_mirror.h"
 
 /* ZooKeeper refuses a request over jute.maxbuffer (0xfffff by default) by
  * dropping the connection; stay clear of it with room for the framing. */
@@ -115,6 +116,12 @@ struct zk_store {
 	struct storage_common_queue done; /* worker -> drain on loop */
 	bool drain_posted;
 	bool stopping;
+
+	/* The standby mirror (zk_mirror.h): owned, NULL when
+	 * standby_mirror is off.  Worker only once create() returned. */
+	struct zk_mirror *mirror;
+	bool first_op;             /* an operation came: mirror work ends */
+	uint64_t mirror_retry_at;  /* now_ms() time; guarded by lock */
 
 	size_t outstanding; /* loop thread only: started, not completed */
 	bool dormant;       /* no "hosts": every call is refused */
@@ -193,6 +200,8 @@ static void session_watcher(zhandle_t *zh, int type, int state,
 	pthread_mutex_lock(&s->lock);
 	s->zstate = state;
 	pthread_cond_broadcast(&s->conn);
+	/* A standby's mirror waits for the connection too. */
+	pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -251,6 +260,9 @@ static int wait_connected(struct zk_store *s, uint64_t deadline)
 			            ? "refused the digest credentials"
 			            : "expired");
 			session_close(s);
+			/* Its watches went with the session. */
+			if (s->mirror != NULL)
+				zk_mirror_reset(s->mirror);
 			if (session_open(s) != 0)
 				return -1;
 		}
@@ -435,6 +447,20 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* OP's result: copies of the N NAMES.  0, or -1 with OP failed. */
+static int op_set_names(struct zk_op *op, char *const *names, size_t n)
+{
+	if (n > 0 && (op->c.names = calloc(n, sizeof(char *))) == NULL)
+		return op_fail(op, STADION_ENOMEM, "out of memory"), -1;
+	for (size_t i = 0; i < n; i++) {
+		if ((op->c.names[i] = strdup(names[i])) == NULL)
+			return op_fail(op, STADION_ENOMEM, "out of memory"), -1;
+		op->c.n_names++;
+	}
+	op->c.rc = 0;
+	return 0;
+}
+
 static int exec_list(struct zk_store *s, struct zk_op *op)
 {
 	char *path = znode_path(s, op->elems[0].key);
@@ -458,24 +484,9 @@ static int exec_list(struct zk_store *s, struct zk_op *op)
 		}
 		goto out_free_path;
 	}
-	if (kids.count > 0 &&
-	    (op->c.names = calloc((size_t)kids.count, sizeof(char *))) ==
-	            NULL) {
-		op_fail(op, STADION_ENOMEM, "out of memory");
-		goto out_free_kids;
-	}
-	for (int i = 0; i < kids.count; i++) {
-		if ((op->c.names[op->c.n_names] = strdup(kids.data[i])) ==
-		    NULL) {
-			op_fail(op, STADION_ENOMEM, "out of memory");
-			goto out_free_kids;
-		}
-		op->c.n_names++;
-	}
-	if (op->c.n_names > 1)
+	if (op_set_names(op, kids.data, (size_t)kids.count) == 0 &&
+	    op->c.n_names > 1)
 		qsort(op->c.names, op->c.n_names, sizeof(char *), cmp_names);
-	op->c.rc = 0;
-out_free_kids:
 	deallocate_String_vector(&kids);
 out_free_path:
 	free(path);
@@ -1145,22 +1156,171 @@ static void run_gets(struct zk_store *s, struct zk_op **ops, size_t n)
 	free(g);
 }
 
+/* ------------------------------------------------------------------------
+ * The standby mirror (zk_mirror.h): read and followed while no operation
+ * has come; the first one decides whether reads come from it
+ * ------------------------------------------------------------------------ */
+
+/* ZooKeeper's thread: the mirror has reads queued. */
+static void mirror_wake(void *arg)
+{
+	struct zk_store *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The worker has mirror work it can do now.  s->lock held. */
+static bool mirror_due_locked(struct zk_store *s)
+{
+	return s->mirror != NULL && !s->first_op &&
+	       (s->zstate == ZOO_CONNECTED_STATE ||
+	        s->zstate == ZOO_EXPIRED_SESSION_STATE) &&
+	       now_ms() >= s->mirror_retry_at && zk_mirror_due(s->mirror);
+}
+
+/* One step of the mirror's reads.  Worker thread. */
+static void mirror_work(struct zk_store *s)
+{
+	struct stadion_err err = {0};
+	bool was_ready = zk_mirror_ready(s->mirror);
+
+	/* Not waiting: an expired session is replaced (which resets the
+	 * mirror) and the connection wakes the worker. */
+	if (wait_connected(s, now_ms()) != 0)
+		return;
+	if (!s->base_made && make_base(s, &err) == 0)
+		s->base_made = true;
+	if (!s->base_made || zk_mirror_step(s->mirror, s->zh) != 0) {
+		pthread_mutex_lock(&s->lock);
+		s->mirror_retry_at = now_ms() + 1000;
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	if (!was_ready && zk_mirror_ready(s->mirror))
+		LOG(s, STADION_LOG_INFO,
+		    "standby mirror of %s ready: %zu znodes, following "
+		    "changes",
+		    s->base, zk_mirror_count(s->mirror));
+}
+
+/* The first operation has come (this node leads): a read is served from
+ * the mirror once it caught up, anything else drops it. */
+static void mirror_take_over(struct zk_store *s, const struct zk_op *op)
+{
+	uint64_t t0 = now_ms();
+	const char *why = "the first operation was a write";
+	size_t reads = 0;
+
+	s->first_op = true;
+	if (s->mirror == NULL)
+		return;
+	if (op->c.kind == OP_GET || op->c.kind == OP_LIST) {
+		if (wait_connected(s, t0 + (uint64_t)s->timeout_ms) != 0)
+			why = "ZooKeeper is not reachable";
+		else if (zk_mirror_catch_up(s->mirror, s->zh, s->timeout_ms,
+		                            &reads, &why) == 0) {
+			LOG(s, STADION_LOG_INFO,
+			    "reads come from the standby mirror of %s until "
+			    "the first write: %zu znodes, caught up with %zu "
+			    "reads in %" PRIu64 " ms",
+			    s->base, zk_mirror_count(s->mirror), reads,
+			    now_ms() - t0);
+			return;
+		}
+	}
+	LOG(s, STADION_LOG_INFO,
+	    "standby mirror of %s not used: %s; reading from ZooKeeper",
+	    s->base, why);
+	zk_mirror_drop(s->mirror);
+}
+
+/* The mirror answers OP, a get or a list.  Worker thread. */
+static void mirror_read(struct zk_store *s, struct zk_op *op)
+{
+	char *path = znode_path(s, op->elems[0].key);
+	char *const *names;
+	const char *data;
+	size_t len;
+
+	if (path == NULL) {
+		op_fail(op, STADION_ENOMEM, "out of memory");
+	} else if (op->c.kind == OP_LIST) {
+		zk_mirror_list(s->mirror, path, &names, &len);
+		op_set_names(op, names, len);
+	} else if (!zk_mirror_get(s->mirror, path, &data, &len) || len == 0) {
+		op_fail(op, STADION_ENOENT, "no such key");
+	} else {
+		decode(op, path, data, len);
+	}
+	free(path);
+}
+
+static bool mirror_serves(const struct zk_store *s, const struct zk_op *op)
+{
+	return s->mirror != NULL && zk_mirror_serving(s->mirror) &&
+	       (op->c.kind == OP_GET || op->c.kind == OP_LIST);
+}
+
+/* Wait for work: an operation, or (before the first) the mirror's.  s->lock
+ * held. */
+static void worker_wait_locked(struct zk_store *s)
+{
+	while (s->work.head == NULL && !s->stopping && !mirror_due_locked(s)) {
+		uint64_t now = now_ms();
+		struct timespec ts;
+
+		if (s->mirror == NULL || s->first_op ||
+		    s->mirror_retry_at <= now) {
+			pthread_cond_wait(&s->wake, &s->lock);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t)((s->mirror_retry_at - now) / 1000);
+		ts.tv_nsec += (long)((s->mirror_retry_at - now) % 1000) *
+		              1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct zk_store *s = arg;
 	struct zk_op *ops, *run[PIPELINE_MAX];
+	bool stopping;
 
 	for (;;) {
 		pthread_mutex_lock(&s->lock);
-		while (s->work.head == NULL && !s->stopping)
-			pthread_cond_wait(&s->wake, &s->lock);
+		worker_wait_locked(s);
 		ops = (struct zk_op *)storage_common_queue_take(&s->work);
+		stopping = s->stopping;
 		pthread_mutex_unlock(&s->lock);
-		if (ops == NULL)
+		if (ops == NULL && stopping)
 			break; /* stopping, and nothing left */
+		if (ops == NULL) {
+			mirror_work(s);
+			continue;
+		}
+		if (!s->first_op)
+			mirror_take_over(s, ops);
 		while (ops != NULL) {
 			size_t n = 0;
 
+			if (mirror_serves(s, ops)) {
+				run[0] = ops;
+				ops = op_next(ops);
+				mirror_read(s, run[0]);
+				finish(s, run[0]);
+				continue;
+			}
+			if (s->mirror != NULL && ops->c.kind != OP_GET &&
+			    ops->c.kind != OP_LIST && ops->c.kind != OP_FAILED)
+				zk_mirror_drop(s->mirror);
 			/* Gets next to each other go together; anything else
 			 * alone, in order. */
 			while (ops != NULL && ops->c.kind == OP_GET &&
@@ -1455,6 +1615,8 @@ static int conf_str(const struct stadion_host *host,
 static void store_free(struct zk_store *s)
 {
 	session_close(s);
+	/* After the session: its watches point at the mirror. */
+	zk_mirror_free(s->mirror);
 	pthread_cond_destroy(&s->conn);
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
@@ -1499,6 +1661,7 @@ static int zk_create(const struct stadion_host *host,
 	int64_t max_value = MAX_VALUE_DEFAULT, compress = COMPRESS_DEFAULT;
 	int64_t request = REQUEST_LIMIT_DEFAULT;
 	const char *hosts, *path, *digest;
+	bool mirror = true;
 	struct zk_store *s;
 	size_t plen;
 	int rc;
@@ -1543,6 +1706,11 @@ static int zk_create(const struct stadion_host *host,
 	                            REQUEST_LIMIT_DEFAULT, &request,
 	                            err) != 0)
 		return err != NULL ? err->code : STADION_EINVAL;
+	rc = host->conf_bool(conf, "standby_mirror", &mirror);
+	if (rc != 0 && rc != STADION_ENOENT)
+		return stadion_err_set(err, STADION_EINVAL,
+		                       "configuration \"standby_mirror\" must "
+		                       "be true or false");
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return stadion_err_set(err, STADION_ENOMEM, "out of memory");
@@ -1563,7 +1731,9 @@ static int zk_create(const struct stadion_host *host,
 	if ((s->hosts = strdup(hosts)) == NULL ||
 	    (s->base = strdup(path)) == NULL ||
 	    (digest != NULL && (s->digest = strdup(digest)) == NULL) ||
-	    (s->buf = malloc(s->buf_len)) == NULL) {
+	    (s->buf = malloc(s->buf_len)) == NULL ||
+	    (mirror && (s->mirror = zk_mirror_new(s->base, mirror_wake, s)) ==
+	                       NULL)) {
 		rc = stadion_err_set(err, STADION_ENOMEM, "out of memory");
 		goto fail_free_store;
 	}
@@ -1580,8 +1750,10 @@ static int zk_create(const struct stadion_host *host,
 		goto fail_free_store;
 	}
 	LOG(s, STADION_LOG_INFO,
-	    "state under %s at %s (session %d ms, max_value_bytes %zu)",
-	    s->base, s->hosts, s->session_timeout_ms, s->max_value);
+	    "state under %s at %s (session %d ms, max_value_bytes %zu, "
+	    "standby mirror %s)",
+	    s->base, s->hosts, s->session_timeout_ms, s->max_value,
+	    mirror ? "on" : "off");
 	*state_r = s;
 	return 0;
 
