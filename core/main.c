@@ -301,6 +301,7 @@ static void give_up(struct stadiond *d)
 static void taken_over(void *arg, int rc, const char *errmsg)
 {
 	struct stadiond *d = arg;
+	const struct state_snapshot *sn;
 
 	/* stop() frees the store, which ends the load it was doing. */
 	if (d->stopping)
@@ -310,6 +311,10 @@ static void taken_over(void *arg, int rc, const char *errmsg)
 		give_up(d);
 		return;
 	}
+	sn = state_snapshot(d->state);
+	log_info("state loaded: %zu app(s), %zu deployment(s), %zu "
+	         "instance(s); taking over",
+	         sn->n_apps, sn->n_deployments, sn->n_instances);
 	/* Reconciliation before any kill: the tracker adopts every task the
 	 * state records, and the sweep and the deployments wait until each
 	 * has reported (resume_deployments). */

@@ -16,7 +16,10 @@
  *              session holding an ephemeral node and a watcher sees it go
  *   load       the same with A apps and I instances stored (goal <= 1 s),
  *              and the new leader's own "elected: loading the state" ->
- *              "is the leader and serves the API" interval from its log;
+ *              "is the leader and serves the API" interval from its log,
+ *              with its line saying whether the load came from its
+ *              standby mirror; then again after a restart of every node
+ *              with the mirror off (the whole state read from ZooKeeper);
  *              floor: a synchronous list + get of every znode under the
  *              state path with the bare client; and the same reads
  *              pipelined, ZooKeeper's own limit on this machine
@@ -428,6 +431,7 @@ struct cluster {
 	struct daemon shared;   /* only its data_dir: the nodes' --data_dir */
 	char zk_url[128];
 	char agents[PATH_MAX + 32];
+	const char *plugin_conf; /* --plugin_conf of every node, or NULL */
 };
 
 static int write_agents(const char *path, int n)
@@ -457,7 +461,9 @@ static int node_start(struct cluster *c, int i)
 	const char *args[] = {"--zk", c->zk_url, "--zk_session_timeout",
 	                      SESSION_MS_STR, "--data_dir", c->shared.data_dir,
 	                      "--hostname", "127.0.0.1", "--local_agents",
-	                      c->agents, NULL};
+	                      c->agents,
+	                      c->plugin_conf != NULL ? "--plugin_conf" : NULL,
+	                      c->plugin_conf, NULL};
 
 	return daemon_start(&c->node[i], args);
 }
@@ -633,27 +639,45 @@ static int node_of_url(const struct cluster *c, const char *url)
 	return -1;
 }
 
+/* The start of the last line of LOG containing NEEDLE, or NULL. */
+static const char *last_line(const char *log, const char *needle)
+{
+	const char *p, *line = NULL;
+
+	for (p = strstr(log, needle); p != NULL; p = strstr(p + 1, needle))
+		line = p;
+	while (line != NULL && line > log && line[-1] != '\n')
+		line--;
+	return line;
+}
+
 /* The time of day (s) of the last log line of D containing NEEDLE, or -1.
  * Lines start "YYYY-MM-DDTHH:MM:SS.mmmZ". */
 static double log_time(const struct daemon *d, const char *needle)
 {
-	char *log = daemon_log(d), *p, *line = NULL;
+	char *log = daemon_log(d);
+	const char *line = log != NULL ? last_line(log, needle) : NULL;
 	int h, m, s, ms;
 	double t = -1;
 
-	if (log == NULL)
-		return -1;
-	for (p = strstr(log, needle); p != NULL; p = strstr(p + 1, needle))
-		line = p;
-	if (line != NULL) {
-		while (line > log && line[-1] != '\n')
-			line--;
-		if (sscanf(line, "%*d-%*d-%*dT%d:%d:%d.%dZ", &h, &m, &s, &ms) ==
-		    4)
-			t = h * 3600.0 + m * 60.0 + s + ms / 1000.0;
-	}
+	if (line != NULL &&
+	    sscanf(line, "%*d-%*d-%*dT%d:%d:%d.%dZ", &h, &m, &s, &ms) == 4)
+		t = h * 3600.0 + m * 60.0 + s + ms / 1000.0;
 	free(log);
 	return t;
+}
+
+/* Print D's last log line about the standby mirror (which says whether
+ * the load came from memory), after PREFIX. */
+static void print_mirror_line(const struct daemon *d, const char *prefix)
+{
+	char *log = daemon_log(d);
+	const char *line = log != NULL ? last_line(log, "standby mirror of ")
+	                               : NULL;
+
+	if (line != NULL)
+		printf("%s%.*s\n", prefix, (int)strcspn(line, "\n"), line);
+	free(log);
 }
 
 /* The last "elected: loading the state" -> "is the leader and serves the
@@ -859,6 +883,61 @@ out:
 
 /* ---- The loaded cluster: largest znode, election load ------------------- */
 
+/* Abdicate leader L of the loaded cluster C and print the figures, the
+ * lines starting with WHAT; T_WALK and T_PIPE are the floors. */
+static int load_abdicate(struct cluster *c, int l, const char *what,
+                         double t_walk, double t_pipe)
+{
+	char prefix[128];
+	double dt, in_log;
+	int l2, probes;
+
+	if ((dt = abdicate(c, l, &l2, &probes)) < 0 || l2 < 0)
+		return -1;
+	in_log = log_interval(&c->node[l2]);
+	printf("%s: %.3f s from DELETE /v2/leader to a 201 from the new "
+	       "leader (%d probes), goal <= 1 s (ratio to goal %.2f); ratio "
+	       "to the floor %.2f\n",
+	       what, dt, probes, dt, dt / t_walk);
+	if (in_log >= 0)
+		printf("%s: the new leader's log: \"elected: loading the "
+		       "state\" -> \"is the leader and serves the API\" %.3f s "
+		       "(ratio to the floor %.2f; to the pipelined reads "
+		       "%.2f)\n",
+		       what, in_log, in_log / t_walk, in_log / t_pipe);
+	else
+		printf("%s: the new leader's log lacks the election lines\n",
+		       what);
+	snprintf(prefix, sizeof(prefix), "%s: the new leader's log: ", what);
+	print_mirror_line(&c->node[l2], prefix);
+	return wait_leader(c) < 0 ? -1 : 0;
+}
+
+/* Stop every node of C and start them again with PLUGIN_CONF (JSON text)
+ * as their --plugin_conf. */
+static int cluster_restart(struct cluster *c, const char *plugin_conf)
+{
+	static char path[PATH_MAX + 32];
+	FILE *f;
+	bool ok;
+
+	snprintf(path, sizeof(path), "%s/plugins.json", c->shared.data_dir);
+	ok = (f = fopen(path, "w")) != NULL && fputs(plugin_conf, f) >= 0;
+	if (f != NULL && fclose(f) != 0)
+		ok = false;
+	if (!ok) {
+		fprintf(stderr, "bench_cluster: cannot write %s\n", path);
+		return -1;
+	}
+	c->plugin_conf = path;
+	for (int i = 0; i < NODES; i++)
+		daemon_stop(&c->node[i]);
+	for (int i = 0; i < NODES; i++)
+		if (node_start(c, i) != 0)
+			return -1;
+	return 0;
+}
+
 static int bench_loaded(const struct zk_server *zk, zhandle_t *zh, long apps,
                         long instances)
 {
@@ -866,9 +945,9 @@ static int bench_loaded(const struct zk_server *zk, zhandle_t *zh, long apps,
 	struct walk w = {.depth_left = 64};
 	char body[512], path[256];
 	long per_app = instances / apps;
-	double t0, t_walk, t_pipe, dt, in_log;
+	double t0, t_walk, t_pipe;
 	size_t n_pipe = 0;
-	int l, l2, probes, rc = 1;
+	int l, rc = 1;
 
 	if ((w.buf = malloc(ZNODE_BUF)) == NULL ||
 	    cluster_start(&c, zk, "loaded") != 0 || (l = wait_leader(&c)) < 0)
@@ -915,22 +994,17 @@ static int bench_loaded(const struct zk_server *zk, zhandle_t *zh, long apps,
 	       "(%.0f reads/s), ZooKeeper's own limit here\n",
 	       t_pipe, n_pipe, 2.0 * (double)n_pipe / t_pipe);
 
-	if ((dt = abdicate(&c, l, &l2, &probes)) < 0 || l2 < 0)
+	if (load_abdicate(&c, l, "load", t_walk, t_pipe) != 0)
 		goto out;
-	in_log = log_interval(&c.node[l2]);
-	printf("load: %.3f s from DELETE /v2/leader to a 201 from the new "
-	       "leader (%d probes), goal <= 1 s (ratio to goal %.2f); ratio "
-	       "to the floor %.2f\n",
-	       dt, probes, dt, dt / t_walk);
-	if (in_log >= 0)
-		printf("load: the new leader's log: \"elected: loading the "
-		       "state\" -> \"is the leader and serves the API\" %.3f s "
-		       "(ratio to the floor %.2f; to the pipelined reads "
-		       "%.2f)\n",
-		       in_log, in_log / t_walk, in_log / t_pipe);
-	else
-		printf("load: the new leader's log lacks the election lines\n");
-	if (wait_leader(&c) < 0)
+	/* The same with every node's standby mirror off: the new leader
+	 * reads the whole state from ZooKeeper. */
+	if (cluster_restart(&c, "{\"plugins\": {\"zk\": {\"plugin\": "
+	                        "\"storage\", \"implementation\": "
+	                        "\"zookeeper\", \"configuration\": "
+	                        "{\"standby_mirror\": false}}}}") != 0 ||
+	    (l = wait_leader(&c)) < 0 ||
+	    load_abdicate(&c, l, "load, standby mirror off", t_walk,
+	                  t_pipe) != 0)
 		goto out;
 	rc = 0;
 out:

@@ -69,6 +69,10 @@
 #define SESSION_TIMEOUT_DEFAULT 10000
 #define TIMEOUT_DEFAULT 10000
 #define CONFLICT_RETRIES 5
+/* A standby reads the changes it follows at most this often: a znode that
+ * changes many times meanwhile (the instances' parent, while instances
+ * are created) is read once, and a new leader reads what is left. */
+#define MIRROR_FOLLOW_MS 200
 #define HDR_RAW 'r'
 #define HDR_ZLIB 'z'
 
@@ -121,7 +125,9 @@ struct zk_store {
 	 * standby_mirror is off.  Worker only once create() returned. */
 	struct zk_mirror *mirror;
 	bool first_op;             /* an operation came: mirror work ends */
-	uint64_t mirror_retry_at;  /* now_ms() time; guarded by lock */
+	uint64_t mirror_retry_at;  /* no mirror work before (now_ms() time,
+	                            * after a failure or a followed change);
+	                            * guarded by lock */
 
 	size_t outstanding; /* loop thread only: started, not completed */
 	bool dormant;       /* no "hosts": every call is refused */
@@ -1198,11 +1204,17 @@ static void mirror_work(struct zk_store *s)
 		pthread_mutex_unlock(&s->lock);
 		return;
 	}
-	if (!was_ready && zk_mirror_ready(s->mirror))
-		LOG(s, STADION_LOG_INFO,
-		    "standby mirror of %s ready: %zu znodes, following "
-		    "changes",
-		    s->base, zk_mirror_count(s->mirror));
+	if (!was_ready) {
+		if (zk_mirror_ready(s->mirror))
+			LOG(s, STADION_LOG_INFO,
+			    "standby mirror of %s ready: %zu znodes, following "
+			    "changes",
+			    s->base, zk_mirror_count(s->mirror));
+	} else if (!zk_mirror_due(s->mirror)) {
+		pthread_mutex_lock(&s->lock);
+		s->mirror_retry_at = now_ms() + MIRROR_FOLLOW_MS;
+		pthread_mutex_unlock(&s->lock);
+	}
 }
 
 /* The first operation has come (this node leads): a read is served from
