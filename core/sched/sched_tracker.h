@@ -157,6 +157,12 @@ struct tracker_config {
 /* A tracker; NULL when out of memory.  It adopts nothing yet: call
  * tracker_recover() once the state is loaded. */
 struct tracker *tracker_new(const struct tracker_config *cfg);
+/* Makes T inert: it hears no more from the driver or the state, and its
+ * timers are gone, so that the driver and the store can go before its
+ * memory does (a leader stepping down frees 10,000 instances after the
+ * next node is elected, not before).  NULL-safe; tracker_free() does it
+ * too. */
+void tracker_detach(struct tracker *t);
 /* Frees everything; tasks are left running (the driver's rule).
  * NULL-safe. */
 void tracker_free(struct tracker *t);

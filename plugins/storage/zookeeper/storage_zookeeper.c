@@ -1324,10 +1324,19 @@ static void *worker_main(void *arg)
 			size_t n = 0;
 
 			if (mirror_serves(s, ops)) {
-				run[0] = ops;
-				ops = op_next(ops);
-				mirror_read(s, run[0]);
-				finish(s, run[0]);
+				/* All the reads in a row, handed over with one
+				 * lock: the load is 12,000 of them. */
+				struct zk_op *first = ops, *last = ops;
+
+				for (; ops != NULL && mirror_serves(s, ops);
+				     ops = op_next(ops)) {
+					mirror_read(s, ops);
+					last = ops;
+				}
+				last->c.next = NULL;
+				storage_common_finish(s->host, &s->lock,
+				                      &s->done, &s->drain_posted,
+				                      &first->c, drain, s);
 				continue;
 			}
 			if (s->mirror != NULL && ops->c.kind != OP_GET &&
