@@ -2,7 +2,8 @@
  * bench_store: one storage plugin loaded as stadiond loads it (its .so
  * copied into a directory the loader accepts, a plugin configuration that
  * selects it, a loop and a host), for the storage benchmarks bench_storage
- * and bench_zk.  Built into each of them.
+ * and bench_zk, and for tests/storage/test_zk_mirror.  Built into each of
+ * them.
  */
 #ifndef STADION_BENCH_STORE_H
 #define STADION_BENCH_STORE_H

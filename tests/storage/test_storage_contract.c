@@ -25,7 +25,6 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +40,7 @@
 
 #include "lib/cu_run.h"
 #include "lib/testfs.h"
+#include "lib/tfmt.h"
 #include "log.h"
 #include "plugin/plugin_conf.h"
 #include "plugin/plugin_host.h"
@@ -55,23 +55,6 @@
                         "\"max_value_bytes\": 262144}"
 #define WAIT_SECONDS 60
 #define RC_NONE 12345 /* no (single) completion to take an rc from */
-
-/* snprintf that must not truncate (test buffers are sized for it). */
-static void fmt(char *buf, size_t len, const char *format, ...)
-	__attribute__((format(printf, 3, 4)));
-static void fmt(char *buf, size_t len, const char *format, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, format);
-	n = vsnprintf(buf, len, format, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= len) {
-		fprintf(stderr, "test buffer too small for \"%s\"\n", buf);
-		abort();
-	}
-}
 
 /* ------------------------------------------------------------------------
  * The plugin under test, and one store opened through the loader
@@ -112,7 +95,7 @@ static bool read_plugin_name(const char *path)
 		d = describe();
 		if (d != NULL && d->kind == STADION_PLUGIN_KIND_STORAGE &&
 		    d->name != NULL && strlen(d->name) < sizeof(plugin_name)) {
-			fmt(plugin_name, sizeof(plugin_name), "%s", d->name);
+			tfmt(plugin_name, sizeof(plugin_name), "%s", d->name);
 			ok = true;
 		}
 	}
@@ -142,8 +125,8 @@ static int suite_init(void)
 	if (!testfs_mkdtemp(suite_dir, sizeof(suite_dir), "storage-so"))
 		return 1;
 	slash = strrchr(src, '/');
-	fmt(plugin_path, sizeof(plugin_path), "%s/%s", suite_dir,
-	    slash != NULL ? slash + 1 : src);
+	tfmt(plugin_path, sizeof(plugin_path), "%s/%s", suite_dir,
+	     slash != NULL ? slash + 1 : src);
 	if (!testfs_copy_file(src, plugin_path)) {
 		fprintf(stderr, "cannot copy the plugin %s (STORAGE_PLUGIN)\n",
 		        src);
@@ -201,7 +184,7 @@ static bool open_store(const char *tmpl)
 	FILE *f;
 
 	expand(conf, sizeof(conf), tmpl);
-	fmt(file, sizeof(file), "%s/plugin_conf.json", test_dir);
+	tfmt(file, sizeof(file), "%s/plugin_conf.json", test_dir);
 	if ((f = fopen(file, "w")) == NULL)
 		return false;
 	fprintf(f, "{\"plugins\": {\"store\": {\"plugin\": \"storage\", "
@@ -296,7 +279,7 @@ static void record(struct res *r, int rc, const char *errmsg)
 		r->early = true;
 	r->seq = ++seq_counter;
 	r->rc = rc;
-	fmt(r->msg, sizeof(r->msg), "%s", errmsg != NULL ? errmsg : "");
+	tfmt(r->msg, sizeof(r->msg), "%s", errmsg != NULL ? errmsg : "");
 }
 
 static void on_done(void *arg, int rc, const char *errmsg)
@@ -615,8 +598,8 @@ static void test_del_large(void)
 	CHECK_INT(put_str("bia", "before"), 0);
 	CHECK_INT(put_str("bigger", "after"), 0);
 	for (size_t i = 0; i < N; i++) {
-		fmt(keys[2 * i], sizeof(keys[0]), "big/%04zu", i);
-		fmt(keys[2 * i + 1], sizeof(keys[0]), "big/%04zu/x", i);
+		tfmt(keys[2 * i], sizeof(keys[0]), "big/%04zu", i);
+		tfmt(keys[2 * i + 1], sizeof(keys[0]), "big/%04zu/x", i);
 		for (size_t j = 2 * i; j < 2 * i + 2; j++)
 			ops[j] = (struct stadion_storage_op){
 				.type = STADION_STORAGE_PUT, .key = keys[j],
@@ -849,8 +832,8 @@ static void test_many_puts(void)
 	if (!CHECK(st.state != NULL) || !CHECK(r != NULL))
 		goto out;
 	for (size_t i = 0; i < MANY; i++) {
-		fmt(key, sizeof(key), "many/%04zu", i);
-		fmt(value, sizeof(value), "value %zu", i);
+		tfmt(key, sizeof(key), "many/%04zu", i);
+		tfmt(value, sizeof(value), "value %zu", i);
 		start_put(&r[i], key, value, strlen(value));
 	}
 	if (!wait_all(r, MANY) || !check_once(r, MANY))
@@ -863,14 +846,14 @@ static void test_many_puts(void)
 	CHECK_INT(order, 0);
 
 	for (size_t i = 0; i < MANY; i++) {
-		fmt(key, sizeof(key), "many/%04zu", i);
+		tfmt(key, sizeof(key), "many/%04zu", i);
 		memset(&r[i], 0, sizeof(r[i]));
 		start_get(&r[i], key);
 	}
 	if (!wait_all(r, MANY) || !check_once(r, MANY))
 		goto out;
 	for (size_t i = 0; i < MANY; i++) {
-		fmt(value, sizeof(value), "value %zu", i);
+		tfmt(value, sizeof(value), "value %zu", i);
 		wrong += r[i].rc != 0 || r[i].len != strlen(value) ||
 		         memcmp(r[i].value, value, r[i].len) != 0;
 	}
@@ -880,7 +863,7 @@ static void test_many_puts(void)
 	if (CHECK_INT(settle(&lr), 0) && CHECK_INT(lr.count, MANY)) {
 		wrong = 0;
 		for (size_t i = 0; i < MANY; i++) {
-			fmt(key, sizeof(key), "%04zu", i);
+			tfmt(key, sizeof(key), "%04zu", i);
 			wrong += strcmp(lr.names[i], key) != 0;
 		}
 		CHECK_INT(wrong, 0);
@@ -928,7 +911,7 @@ static void test_destroy_in_flight(void)
 	if (!CHECK(st.state != NULL))
 		return;
 	for (size_t i = 0; i < 100; i++) {
-		fmt(key, sizeof(key), "inflight/%03zu", i);
+		tfmt(key, sizeof(key), "inflight/%03zu", i);
 		start_put(&r[i], key, key, strlen(key));
 	}
 	close_store();
@@ -939,7 +922,7 @@ static void test_destroy_in_flight(void)
 		if (r[i].rc != 0)
 			continue;
 		ok++;
-		fmt(key, sizeof(key), "inflight/%03zu", i);
+		tfmt(key, sizeof(key), "inflight/%03zu", i);
 		lost += !CHECK_STRV(key, key);
 	}
 	CHECK_INT(lost, 0);
@@ -1022,7 +1005,7 @@ static void test_store_full(void)
 	CHECK_INT(put_str("keep", "safe"), 0);
 	for (size_t i = 0; i < N; i++) {
 		memset(v, (int)('a' + i % 26), SIZE);
-		fmt(key, sizeof(key), "fill/%02zu", i);
+		tfmt(key, sizeof(key), "fill/%02zu", i);
 		start_put(&r[i], key, v, SIZE);
 	}
 	if (!wait_all(r, N) || !check_once(r, N))
@@ -1041,7 +1024,7 @@ static void test_store_full(void)
 			continue;
 		}
 		memset(v, (int)('a' + i % 26), SIZE);
-		fmt(key, sizeof(key), "fill/%02zu", i);
+		tfmt(key, sizeof(key), "fill/%02zu", i);
 		lost += !CHECK_VALUE(key, v, SIZE);
 	}
 	CHECK(failed > 0);
@@ -1089,7 +1072,7 @@ static void refused_with(const char *tmpl, const char *needle)
 	FILE *f;
 
 	expand(conf, sizeof(conf), tmpl);
-	fmt(file, sizeof(file), "%s/bad_conf.json", test_dir);
+	tfmt(file, sizeof(file), "%s/bad_conf.json", test_dir);
 	if (!CHECK(host != NULL) || !CHECK((f = fopen(file, "w")) != NULL))
 		goto out;
 	fprintf(f, "{\"plugins\": {\"store\": {\"plugin\": \"storage\", "
@@ -1165,8 +1148,8 @@ static void test_lmdb_long_keys(void)
 		return;
 	memset(name, 'x', 509);
 	name[509] = '\0';
-	fmt(key, sizeof(key), "p/%s", name);          /* 511 bytes */
-	fmt(over, sizeof(over), "p/%sx", name);       /* 512 bytes */
+	tfmt(key, sizeof(key), "p/%s", name);          /* 511 bytes */
+	tfmt(over, sizeof(over), "p/%sx", name);       /* 512 bytes */
 	CHECK_INT(put_str(key, "long"), 0);
 	CHECK_INT(put_str("p/y", "short"), 0);
 	CHECK_STRV(key, "long");

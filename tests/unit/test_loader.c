@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,27 +34,11 @@
 
 #include "lib/cu_run.h"
 #include "lib/testfs.h"
+#include "lib/tfmt.h"
 #include "log.h"
 #include "plugin/plugin_conf.h"
 #include "plugin/plugin_host.h"
 #include "plugin/plugin_loader.h"
-
-/* snprintf that must not truncate (test buffers are sized for it). */
-static void fmt(char *buf, size_t len, const char *format, ...)
-	__attribute__((format(printf, 3, 4)));
-static void fmt(char *buf, size_t len, const char *format, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, format);
-	n = vsnprintf(buf, len, format, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= len) {
-		fprintf(stderr, "test buffer too small for \"%s\"\n", buf);
-		abort();
-	}
-}
 
 /* ------------------------------------------------------------------------
  * Captured log lines
@@ -142,8 +125,8 @@ static int suite_init(void)
 		return 1;
 	}
 	main_thread = pthread_self();
-	fmt(our_abi, sizeof(our_abi), "%d.%d", STADION_PLUGIN_ABI_MAJOR,
-	    STADION_PLUGIN_ABI_MINOR);
+	tfmt(our_abi, sizeof(our_abi), "%d.%d", STADION_PLUGIN_ABI_MAJOR,
+	     STADION_PLUGIN_ABI_MINOR);
 	/* post() from another thread needs a base with locking. */
 	if (evthread_use_pthreads() != 0)
 		return 1;
@@ -155,8 +138,8 @@ static void setup(void)
 {
 	const char *t = getenv("TMPDIR");
 
-	fmt(tmp, sizeof(tmp), "%s/stadion-loader-XXXXXX",
-	    t != NULL && t[0] != '\0' ? t : "/tmp");
+	tfmt(tmp, sizeof(tmp), "%s/stadion-loader-XXXXXX",
+	     t != NULL && t[0] != '\0' ? t : "/tmp");
 	if (mkdtemp(tmp) == NULL)
 		tmp[0] = '\0';
 	base = event_base_new();
@@ -199,7 +182,7 @@ static bool write_file(const char *path, const void *buf, size_t len,
 /* PATH = tmp/NAME. */
 static char *tmp_path(char *path, const char *name)
 {
-	fmt(path, PATH_MAX, "%s/%s", tmp, name);
+	tfmt(path, PATH_MAX, "%s/%s", tmp, name);
 	return path;
 }
 
@@ -212,7 +195,7 @@ static void install(const char *fixture, const char *as, char *path)
 	size_t n;
 	bool ok = true;
 
-	fmt(src, sizeof(src), "%s/%s.so", fixture_dir, fixture);
+	tfmt(src, sizeof(src), "%s/%s.so", fixture_dir, fixture);
 	tmp_path(path, as);
 	in = fopen(src, "rb");
 	if (in == NULL)
@@ -267,8 +250,8 @@ static void renew_set(void)
 /* A refusal reason before the descriptor is known. */
 static char *reason_early(char *buf, const char *problem, const char *hint)
 {
-	fmt(buf, 1024, "%s (stadiond provides plugin ABI %s); %s", problem,
-	    our_abi, hint);
+	tfmt(buf, 1024, "%s (stadiond provides plugin ABI %s); %s", problem,
+	     our_abi, hint);
 	return buf;
 }
 
@@ -276,9 +259,9 @@ static char *reason_early(char *buf, const char *problem, const char *hint)
 static char *reason_desc(char *buf, const char *problem, unsigned major,
                          unsigned minor, const char *hint)
 {
-	fmt(buf, 1024,
-	    "%s (built for plugin ABI %u.%u, stadiond provides %s); %s",
-	    problem, major, minor, our_abi, hint);
+	tfmt(buf, 1024,
+	     "%s (built for plugin ABI %u.%u, stadiond provides %s); %s",
+	     problem, major, minor, our_abi, hint);
 	return buf;
 }
 
@@ -294,7 +277,7 @@ static void check_refused_(const char *file, const char *reason, int line)
 {
 	char want[4096];
 
-	fmt(want, sizeof(want), "plugin \"%s\" refused: %s", file, reason);
+	tfmt(want, sizeof(want), "plugin \"%s\" refused: %s", file, reason);
 	ASSERT_N_LINES(1);
 	CU_ASSERT(lines[0].level == LOG_LVL_WARN);
 	cu_check_str(lines[0].text, want, "lines[0].text",
@@ -315,9 +298,9 @@ static void check_refused_(const char *file, const char *reason, int line)
 static char *loaded_line(char *buf, const char *file, const char *kind,
                          const char *name, const char *version)
 {
-	fmt(buf, 4096, "plugin \"%s\": loaded %s plugin \"%s\" %s (plugin "
-	                    "ABI %s)",
-	    file, kind, name, version, our_abi);
+	tfmt(buf, 4096, "plugin \"%s\": loaded %s plugin \"%s\" %s (plugin "
+	                "ABI %s)",
+	     file, kind, name, version, our_abi);
 	return buf;
 }
 
@@ -362,7 +345,7 @@ static void check_plugin(const struct plugin *p, uint32_t kind,
 	CU_ASSERT_EQUAL(p->services.table.abi_major, STADION_PLUGIN_ABI_MAJOR);
 	CU_ASSERT_EQUAL(p->services.table.abi_minor, STADION_PLUGIN_ABI_MINOR);
 	CU_ASSERT_PTR_EQUAL(p->services.table.ctx, &p->services);
-	fmt(label, sizeof(label), "%s %s", plugin_kind_name(kind), name);
+	tfmt(label, sizeof(label), "%s %s", plugin_kind_name(kind), name);
 	CHECK_STR(p->services.label, label);
 }
 
@@ -564,12 +547,12 @@ static void test_refuse_writable(void)
 	new_set(NULL);
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		renew_set();
-		fmt(name, sizeof(name), "mode%04o.so", (unsigned)modes[i]);
+		tfmt(name, sizeof(name), "mode%04o.so", (unsigned)modes[i]);
 		install("good_probe", name, path);
 		CU_ASSERT_FATAL(chmod(path, modes[i]) == 0);
-		fmt(problem, sizeof(problem),
-		    "is writable by group or others (mode %04o)",
-		    (unsigned)modes[i]);
+		tfmt(problem, sizeof(problem),
+		     "is writable by group or others (mode %04o)",
+		     (unsigned)modes[i]);
 		CU_ASSERT_EQUAL(plugin_set_load_file(set, path), -1);
 		check_refused(path, reason_early(reason, problem,
 		                                 "run chmod go-w on the file"));
@@ -609,7 +592,7 @@ static void check_not_loadable(const char *path)
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 
 	CU_ASSERT_PTR_NULL_FATAL(h);
-	fmt(problem, sizeof(problem), "cannot be loaded: %s", dlerror());
+	tfmt(problem, sizeof(problem), "cannot be loaded: %s", dlerror());
 	CU_ASSERT_EQUAL(plugin_set_load_file(set, path), -1);
 	check_refused(path, reason_early(reason, problem,
 	                                 "check that the libraries and symbols "
@@ -674,14 +657,14 @@ static void test_refuse_bad_magic(void)
 {
 	char problem[256], hint[128], reason[1024];
 
-	fmt(problem, sizeof(problem),
-	    "has a bad descriptor magic 0xdeadbeef (expected 0x%08x), so "
-	    "it is not a stadion plugin or is corrupt",
-	    STADION_PLUGIN_MAGIC);
-	fmt(hint, sizeof(hint),
-	    "rebuild it with STADION_PLUGIN_DEFINE against stadion-plugin "
-	    "%s",
-	    our_abi);
+	tfmt(problem, sizeof(problem),
+	     "has a bad descriptor magic 0xdeadbeef (expected 0x%08x), so "
+	     "it is not a stadion plugin or is corrupt",
+	     STADION_PLUGIN_MAGIC);
+	tfmt(hint, sizeof(hint),
+	     "rebuild it with STADION_PLUGIN_DEFINE against stadion-plugin "
+	     "%s",
+	     our_abi);
 	refuse_case("bad_magic", "bad_magic.so",
 	            reason_early(reason, problem, hint));
 }
@@ -690,10 +673,10 @@ static void test_refuse_abi_major(void)
 {
 	char hint[256], reason[1024];
 
-	fmt(hint, sizeof(hint),
-	    "rebuild the plugin against stadion-plugin %s, or run a "
-	    "stadiond that provides its ABI",
-	    our_abi);
+	tfmt(hint, sizeof(hint),
+	     "rebuild the plugin against stadion-plugin %s, or run a "
+	     "stadiond that provides its ABI",
+	     our_abi);
 	refuse_case("abi_major", "abi_major.so",
 	            reason_desc(reason,
 	                        "its plugin ABI major differs from stadiond's",
@@ -704,10 +687,10 @@ static void test_refuse_abi_minor(void)
 {
 	char hint[256], reason[1024];
 
-	fmt(hint, sizeof(hint),
-	    "upgrade stadiond, or rebuild the plugin against "
-	    "stadion-plugin %s",
-	    our_abi);
+	tfmt(hint, sizeof(hint),
+	     "upgrade stadiond, or rebuild the plugin against "
+	     "stadion-plugin %s",
+	     our_abi);
 	refuse_case("abi_minor", "abi_minor.so",
 	            reason_desc(reason,
 	                        "its plugin ABI is newer than stadiond's",
@@ -719,10 +702,10 @@ static void test_refuse_short_desc(void)
 {
 	char problem[256], reason[1024];
 
-	fmt(problem, sizeof(problem),
-	    "its descriptor is %zu bytes, ABI %s needs at least %zu",
-	    (size_t)STADION_PLUGIN_DESC_SIZE_1_0 - sizeof(uint32_t),
-	    our_abi, (size_t)STADION_PLUGIN_DESC_SIZE_1_0);
+	tfmt(problem, sizeof(problem),
+	     "its descriptor is %zu bytes, ABI %s needs at least %zu",
+	     (size_t)STADION_PLUGIN_DESC_SIZE_1_0 - sizeof(uint32_t),
+	     our_abi, (size_t)STADION_PLUGIN_DESC_SIZE_1_0);
 	refuse_case("short_desc", "short_desc.so",
 	            reason_ours(reason, problem,
 	                        "rebuild it with STADION_PLUGIN_DEFINE"));
@@ -741,10 +724,10 @@ static void test_refuse_short_ops(void)
 {
 	char problem[256], reason[1024];
 
-	fmt(problem, sizeof(problem),
-	    "its probe ops table is %zu bytes, ABI %s needs at least %zu",
-	    offsetof(struct stadion_probe_ops, cancel), our_abi,
-	    (size_t)STADION_PROBE_OPS_SIZE_1_0);
+	tfmt(problem, sizeof(problem),
+	     "its probe ops table is %zu bytes, ABI %s needs at least %zu",
+	     offsetof(struct stadion_probe_ops, cancel), our_abi,
+	     (size_t)STADION_PROBE_OPS_SIZE_1_0);
 	refuse_case("short_ops", "short_ops.so",
 	            reason_ours(reason, problem,
 	                        "rebuild it with STADION_PLUGIN_DEFINE and the "
@@ -815,20 +798,20 @@ static void test_refuse_duplicate(void)
 			new_set(NULL);
 		else
 			renew_set();
-		fmt(name, sizeof(name), "round%d", round);
+		tfmt(name, sizeof(name), "round%d", round);
 		CU_ASSERT_FATAL(mkdir(tmp_path(dir, name), 0755) == 0);
 		/* Created in name order in one round and in reverse in the
 		 * other, so that readdir order differs from name order in at
 		 * least one of them, whatever the file system does. */
 		if (round == 0) {
-			fmt(name, sizeof(name), "round%d/a_%s.so", round, fa);
+			tfmt(name, sizeof(name), "round%d/a_%s.so", round, fa);
 			install(fa, name, first);
-			fmt(name, sizeof(name), "round%d/b_%s.so", round, fb);
+			tfmt(name, sizeof(name), "round%d/b_%s.so", round, fb);
 			install(fb, name, second);
 		} else {
-			fmt(name, sizeof(name), "round%d/b_%s.so", round, fb);
+			tfmt(name, sizeof(name), "round%d/b_%s.so", round, fb);
 			install(fb, name, second);
-			fmt(name, sizeof(name), "round%d/a_%s.so", round, fa);
+			tfmt(name, sizeof(name), "round%d/a_%s.so", round, fa);
 			install(fa, name, first);
 		}
 
@@ -843,12 +826,12 @@ static void test_refuse_duplicate(void)
 		CHECK_STR(lines[0].text,
 		           loaded_line(want, first, "probe", "good",
 		                       p->version));
-		fmt(problem, sizeof(problem),
-		    "probe plugin \"good\" is already loaded from \"%s\"",
-		    first);
+		tfmt(problem, sizeof(problem),
+		     "probe plugin \"good\" is already loaded from \"%s\"",
+		     first);
 		reason_ours(reason, problem, "remove one of the two files");
-		fmt(line, sizeof(line), "plugin \"%s\" refused: %s", second,
-		    reason);
+		tfmt(line, sizeof(line), "plugin \"%s\" refused: %s", second,
+		     reason);
 		CU_ASSERT_EQUAL(lines[1].level, LOG_LVL_WARN);
 		CHECK_STR(lines[1].text, line);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(set->refused);
@@ -868,7 +851,7 @@ static void test_refuse_duplicate_many(void)
 
 	new_set(NULL);
 	for (i = 7; i >= 0; i--) {
-		fmt(name, sizeof(name), "dup_%d.so", i);
+		tfmt(name, sizeof(name), "dup_%d.so", i);
 		install(i == 0 ? "good_probe" : "dup_probe", name, path);
 	}
 	tmp_path(first, "dup_0.so");
@@ -879,13 +862,13 @@ static void test_refuse_duplicate_many(void)
 	CHECK_STR(p->file, first);
 	CHECK_STR(p->version, "1.0.0");
 	ASSERT_N_LINES(8);
-	fmt(problem, sizeof(problem),
-	    "probe plugin \"good\" is already loaded from \"%s\"", first);
+	tfmt(problem, sizeof(problem),
+	     "probe plugin \"good\" is already loaded from \"%s\"", first);
 	for (i = 1, r = set->refused; i <= 7; i++, r = r->next) {
 		char reason[PATH_MAX + 256];
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-		fmt(name, sizeof(name), "dup_%d.so", i);
+		tfmt(name, sizeof(name), "dup_%d.so", i);
 		CHECK_STR(r->file, tmp_path(path, name));
 		CHECK_STR(r->reason, reason_ours(reason, problem,
 		                                  "remove one of the two "
@@ -908,10 +891,10 @@ static void test_refuse_same_file_twice(void)
 	install("good_probe", "good.so", path);
 	CU_ASSERT_EQUAL(plugin_set_load_file(set, path), 0);
 	CU_ASSERT_EQUAL(plugin_set_load_file(set, path), -1);
-	fmt(problem, sizeof(problem),
-	    "probe plugin \"good\" is already loaded from \"%s\"", path);
+	tfmt(problem, sizeof(problem),
+	     "probe plugin \"good\" is already loaded from \"%s\"", path);
 	reason_ours(reason, problem, "remove one of the two files");
-	fmt(line, sizeof(line), "plugin \"%s\" refused: %s", path, reason);
+	tfmt(line, sizeof(line), "plugin \"%s\" refused: %s", path, reason);
 	ASSERT_N_LINES(2);
 	CHECK_STR(lines[1].text, line);
 	CU_ASSERT_EQUAL(set->n_loaded, 1);
@@ -940,10 +923,10 @@ static void test_disabled(void)
 	CU_ASSERT_EQUAL(plugin_set_load_file(set, path), -1);
 	ASSERT_N_LINES(1);
 	CU_ASSERT_EQUAL(lines[0].level, LOG_LVL_INFO);
-	fmt(want, sizeof(want),
-	    "plugin \"%s\": probe plugin \"good\" not loaded: disabled by "
-	    "plugins.health-good in --plugin_conf",
-	    path);
+	tfmt(want, sizeof(want),
+	     "plugin \"%s\": probe plugin \"good\" not loaded: disabled by "
+	     "plugins.health-good in --plugin_conf",
+	     path);
 	CHECK_STR(lines[0].text, want);
 	CU_ASSERT_EQUAL(set->n_loaded, 0);
 	CU_ASSERT_PTR_NULL(set->loaded);
@@ -1027,9 +1010,9 @@ static void test_plugin_dir_missing(void)
 	CU_ASSERT_PTR_NULL(set->refused);
 	ASSERT_N_LINES(1);
 	CU_ASSERT_EQUAL(lines[0].level, LOG_LVL_DEBUG);
-	fmt(want, sizeof(want),
-	    "plugin directory \"%s\" not read: No such file or directory",
-	    dir);
+	tfmt(want, sizeof(want),
+	     "plugin directory \"%s\" not read: No such file or directory",
+	     dir);
 	CHECK_STR(lines[0].text, want);
 }
 
@@ -1047,7 +1030,7 @@ static void test_dir_counts(void)
 
 	new_set(NULL);
 	for (i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-		fmt(name, sizeof(name), "%s.so", fixtures[i]);
+		tfmt(name, sizeof(name), "%s.so", fixtures[i]);
 		install(fixtures[i], name, path);
 	}
 	CU_ASSERT_EQUAL(plugin_set_load_dir(set, tmp, true), 3);
@@ -1078,8 +1061,8 @@ static void test_dir_counts(void)
 
 static char *conf_line(char *buf, const char *values)
 {
-	fmt(buf, 2048, "probe conf: %s host=%s/%zu", values, our_abi,
-	    sizeof(struct stadion_host));
+	tfmt(buf, 2048, "probe conf: %s host=%s/%zu", values, our_abi,
+	     sizeof(struct stadion_host));
 	return buf;
 }
 

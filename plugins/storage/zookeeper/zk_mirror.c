@@ -337,15 +337,22 @@ static void kids_done(int rc, const struct String_vector *kids,
 /* ---- Applying answers (worker thread) ------------------------------------ */
 
 /* A znode an answer to R shows to exist: find it, or add it and read what
- * R did not ask for.  NULL when out of memory. */
+ * R did not ask for.  NULL when out of memory.
+ *
+ * Its data too when R's data read found no znode and its child read, sent
+ * right after, found one: it was created in between, and a data read that
+ * finds no znode sets no watch, so nothing would ever read its data. */
 static struct mnode *existing(struct zk_mirror *m, const struct mreq *r)
 {
 	const unsigned both = WANT_DATA | WANT_KIDS;
+	unsigned unread = both & ~r->item.want;
 	bool added;
 	struct mnode *nd = find_or_add(m, r->item.path, &added);
 
-	if (nd != NULL && added && r->item.want != both)
-		queue_push(m, r->item.path, both & ~r->item.want);
+	if ((r->item.want & WANT_DATA) && r->dzrc == ZNONODE)
+		unread |= WANT_DATA;
+	if (nd != NULL && added && unread != 0)
+		queue_push(m, r->item.path, unread);
 	return nd;
 }
 
