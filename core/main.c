@@ -286,6 +286,7 @@ static void now_acting(struct stadiond *d)
 	}
 	d->acting = true;
 	log_info("stadiond is the leader and serves the API");
+	api_leader_acting(d);
 }
 
 /* A take-over that cannot finish: leave, so that another node (or this
@@ -325,17 +326,41 @@ static void taken_over(void *arg, int rc, const char *errmsg)
 	now_acting(d);
 }
 
+static void take_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct stadiond *d = arg;
+
+	(void)fd;
+	(void)what;
+	log_info("elected: loading the state");
+	if (open_state(d, taken_over) != 0)
+		give_up(d);
+}
+
 /* The election's news.  Elected: load the state and take over. */
 static void leader_changed(void *arg)
 {
 	struct stadiond *d = arg;
+	const char *delay = getenv("STADIOND_TEST_LOAD_DELAY_MS");
+	struct timeval tv;
+	long ms;
 
 	api_leader_changed(d);
 	if (!leader_is_self(d->leader) || d->opening)
 		return;
 	d->opening = true;
-	log_info("elected: loading the state");
-	if (open_state(d, taken_over) != 0)
+	if (delay == NULL || (ms = strtol(delay, NULL, 10)) <= 0) {
+		take_over(-1, 0, d);
+		return;
+	}
+	log_warn("STADIOND_TEST_LOAD_DELAY_MS is set: the state is loaded "
+	         "%ld ms after the election (a test's fault injection; "
+	         "never in production)",
+	         ms);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	if ((d->load_delay = evtimer_new(d->base, take_over, d)) == NULL ||
+	    evtimer_add(d->load_delay, &tv) != 0)
 		give_up(d);
 }
 
@@ -489,6 +514,8 @@ static void stop(struct stadiond *d)
 	state_free(d->state);
 	if (d->sig_chld != NULL)
 		event_free(d->sig_chld);
+	if (d->load_delay != NULL)
+		event_free(d->load_delay);
 	if (d->base != NULL)
 		event_base_free(d->base);
 	flags_free(&d->flags);

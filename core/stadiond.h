@@ -43,6 +43,9 @@ struct stadiond {
 	 * Until then only the routes marked HTTP_ROUTE_ANY_NODE run here. */
 	bool acting;
 	bool opening;                    /* elected, loading the state */
+	/* Fault injection for tests (STADIOND_TEST_LOAD_DELAY_MS): the load
+	 * after an election starts this late, to hold calls meanwhile. */
+	struct event *load_delay;
 	bool stopping;                   /* stop() has begun */
 	int load_rc;                     /* 1 while loading, then its rc */
 	/* Replace the process by a fresh one after the loop ends

@@ -23,13 +23,16 @@ void api_leader_get(struct http_req *req);    /* GET /v2/leader */
 void api_leader_delete(struct http_req *req); /* DELETE /v2/leader */
 /* The HTTP server's intercept hook (http_server_conf): on a node that
  * does not act as the leader, every route not marked HTTP_ROUTE_ANY_NODE
- * is proxied to the leader (/v2/events redirected), waits up to 2.5 s
- * while no leader is known, or gets a 503. */
+ * is proxied to the leader (/v2/events redirected), or waits up to 2.5 s
+ * while no leader is known or this node, elected, loads the state; then a
+ * 503. */
 struct stadiond;
 bool api_leader_intercept(void *app, struct http_req *req);
-/* The election's news reached the daemon: requests waiting for a leader
- * go on. */
+/* The election's news reached the daemon: requests waiting for another
+ * node to lead go to it. */
 void api_leader_changed(struct stadiond *d);
+/* This node acts as the leader now: the requests it held are served. */
+void api_leader_acting(struct stadiond *d);
 /* api_plugins.c: GET /v2/plugins */
 void api_plugins(struct http_req *req);
 

@@ -53,7 +53,8 @@ void api_leader_delete(struct http_req *req)
 	http_reply_message(req, 200, "Leadership abdicated");
 }
 
-/* A request that arrived while no leader was known, waiting for one. */
+/* A request that arrived while no leader was known, or while this node,
+ * elected, was loading the state: waiting for a leader to serve it. */
 struct leader_wait {
 	struct http_req *req;     /* deferred copy */
 	struct event *timer;
@@ -85,10 +86,18 @@ static void wait_expired(evutil_socket_t fd, short what, void *arg)
 {
 	struct leader_wait *w = arg;
 	struct http_req *req = w->req;
+	struct stadiond *d = w->d;
 
 	(void)fd;
 	(void)what;
 	wait_unlink(w);
+	if (stadiond_elected(d)) {
+		http_reply_header(req, "Retry-After", "1");
+		http_reply_message(req, 503,
+		                   "this stadiond was elected leader and is "
+		                   "still loading the state; retry in a moment");
+		return;
+	}
 	http_reply_message(req, 503,
 	                   "Could not determine the current leader: no "
 	                   "stadiond holds the leadership in ZooKeeper; retry "
@@ -96,23 +105,15 @@ static void wait_expired(evutil_socket_t fd, short what, void *arg)
 	                   "least one stadiond with the same --zk are up");
 }
 
-/* Where REQ goes once a leader is known, on a node that does not act as
- * the leader (yet). */
+/* REQ goes to the known leader, another node. */
 static void route(struct stadiond *d, struct http_req *req)
 {
 	const char *leader = stadiond_leader(d);
 
-	if (leader != NULL && !stadiond_elected(d)) {
-		if (strcmp(req->path, "/v2/events") == 0)
-			leader_proxy_redirect(req, leader);
-		else
-			leader_proxy_forward(d->proxy, req, leader);
-		return;
-	}
-	http_reply_header(req, "Retry-After", "1");
-	http_reply_message(req, 503,
-	                   "this stadiond was just elected leader and is "
-	                   "loading the state; retry in a moment");
+	if (strcmp(req->path, "/v2/events") == 0)
+		leader_proxy_redirect(req, leader);
+	else
+		leader_proxy_forward(d->proxy, req, leader);
 }
 
 static void wait_for_leader(struct stadiond *d, struct http_req *req)
@@ -148,7 +149,9 @@ bool api_leader_intercept(void *app, struct http_req *req)
 
 	if (d->acting)
 		return false;
-	if (stadiond_leader(d) == NULL)
+	/* Elected and loading: the load takes a fraction of a second with
+	 * a standby's copy of the state, so the call waits for it. */
+	if (stadiond_leader(d) == NULL || stadiond_elected(d))
 		wait_for_leader(d, req);
 	else
 		route(d, req);
@@ -157,12 +160,24 @@ bool api_leader_intercept(void *app, struct http_req *req)
 
 void api_leader_changed(struct stadiond *d)
 {
-	while (d->waiting != NULL && stadiond_leader(d) != NULL) {
+	while (d->waiting != NULL && stadiond_leader(d) != NULL &&
+	       !stadiond_elected(d)) {
 		struct leader_wait *w = d->waiting;
 		struct http_req *req = w->req;
 
 		wait_unlink(w);
 		http_req_on_drop(req, NULL, NULL);
 		route(d, req);
+	}
+}
+
+void api_leader_acting(struct stadiond *d)
+{
+	while (d->waiting != NULL) {
+		struct leader_wait *w = d->waiting;
+		struct http_req *req = w->req;
+
+		wait_unlink(w);
+		http_req_serve(req);
 	}
 }

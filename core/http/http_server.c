@@ -426,6 +426,52 @@ void http_reply_message(struct http_req *req, int status, const char *fmt, ...)
 	http_reply_json(req, status, body);
 }
 
+/* Answer REQ, matched as FOUND: its route's handler, or a 405 or a 404. */
+static void serve(struct http_req *req, enum http_route_result found)
+{
+	char allow[96];
+
+	switch (found) {
+	case HTTP_ROUTE_FOUND:
+		req->match.route->handler(req);
+		break;
+	case HTTP_ROUTE_NO_METHOD:
+		if (req->match.allowed & HTTP_GET)
+			req->match.allowed |= HTTP_HEAD;
+		http_methods_format(req->match.allowed, allow, sizeof(allow));
+		http_reply_header(req, "Allow", allow);
+		http_reply_message(req, 405,
+		                   "HTTP method %s is not allowed for %s; "
+		                   "use %s",
+		                   http_method_name(req->method) != NULL
+		                           ? http_method_name(req->method)
+		                           : "(other)",
+		                   req->path, allow);
+		break;
+	case HTTP_ROUTE_NO_PATH:
+		http_reply_message(req, 404, "URI %s not found", req->path);
+		break;
+	}
+}
+
+/* The route table's answer for REQ's method and path. */
+static enum http_route_result match(const struct http_server *server,
+                                    struct http_req *req)
+{
+	/* HEAD is GET without the body (http_reply_raw drops it). */
+	return http_router_match(server->conf.routes, server->conf.n_routes,
+	                         req->method == HTTP_HEAD ? HTTP_GET | HTTP_HEAD
+	                                                  : req->method,
+	                         req->path, &req->match);
+}
+
+void http_req_serve(struct http_req *req)
+{
+	http_req_on_drop(req, NULL, NULL);
+	/* A copy is freed by its reply: nothing of it is read after. */
+	serve(req, match(req->server, req));
+}
+
 /* Every request enters here. */
 static void http_dispatch(struct evhttp_request *ev, void *arg)
 {
@@ -436,7 +482,6 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 	struct http_req req = {.ev = ev, .app = server->conf.app,
 	                       .server = server};
 	enum http_route_result found;
-	char allow[96];
 
 	TAILQ_INIT(&req.query);
 	req.method = method_bit(evhttp_request_get_command(ev));
@@ -465,11 +510,7 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 		                   server->conf.max_body_bytes);
 		goto out_free;
 	}
-	/* HEAD is GET without the body (http_reply_raw drops it). */
-	found = http_router_match(server->conf.routes, server->conf.n_routes,
-	                          req.method == HTTP_HEAD ? HTTP_GET | HTTP_HEAD
-	                                                  : req.method,
-	                          req.path, &req.match);
+	found = match(server, &req);
 	/* A standby hands over every path but the node's own, unrouted ones
 	 * too: the leader may know routes this node does not. */
 	if (server->conf.intercept != NULL &&
@@ -484,30 +525,10 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 		}
 		goto out_free;
 	}
-	switch (found) {
-	case HTTP_ROUTE_FOUND:
-		req.match.route->handler(&req);
-		if (!req.replied && !req.deferred) {
-			log_error("BUG: no reply to %s", req.path);
-			http_reply_message(&req, 500, "Internal error: no reply");
-		}
-		break;
-	case HTTP_ROUTE_NO_METHOD:
-		if (req.match.allowed & HTTP_GET)
-			req.match.allowed |= HTTP_HEAD;
-		http_methods_format(req.match.allowed, allow, sizeof(allow));
-		http_reply_header(&req, "Allow", allow);
-		http_reply_message(&req, 405,
-		                   "HTTP method %s is not allowed for %s; "
-		                   "use %s",
-		                   http_method_name(req.method) != NULL
-		                           ? http_method_name(req.method)
-		                           : "(other)",
-		                   req.path, allow);
-		break;
-	case HTTP_ROUTE_NO_PATH:
-		http_reply_message(&req, 404, "URI %s not found", req.path);
-		break;
+	serve(&req, found);
+	if (!req.replied && !req.deferred) {
+		log_error("BUG: no reply to %s", req.path);
+		http_reply_message(&req, 500, "Internal error: no reply");
 	}
 out_free:
 	evhttp_clear_headers(&req.query);

@@ -101,6 +101,12 @@ struct http_req *http_req_defer(struct http_req *req);
  * call replaces it.  Not called when the copy is answered. */
 void http_req_on_drop(struct http_req *req, void (*fn)(void *arg), void *arg);
 
+/* Answer deferred copy REQ through the route table now, as if it had just
+ * arrived but without the intercept hook: for a call a node held while it
+ * could not serve it yet.  Clears its http_req_on_drop(); the handler
+ * replies or defers, as always. */
+void http_req_serve(struct http_req *req);
+
 /* Query parameter NAME, or NULL. */
 const char *http_req_query(const struct http_req *req, const char *name);
 /* Query parameter NAME as a boolean: "true"/"false" in any case (Marathon

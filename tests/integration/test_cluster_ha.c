@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -427,6 +428,115 @@ out_stop:
 	cluster_stop(&c);
 }
 
+/* The leader every running node but NOT names, once they agree on one
+ * that is not NOT (elected, maybe still loading); -1 while they do not. */
+struct named_wait {
+	struct cluster *c;
+	int not;
+	int leader;
+};
+
+static bool leader_named(void *arg)
+{
+	struct named_wait *w = arg;
+	char got[128], first[128] = "", id[128];
+	bool elected;
+
+	w->leader = -1;
+	for (int i = 0; i < NODES; i++) {
+		if (i == w->not || w->c->node[i].pid == 0)
+			continue;
+		ask(&w->c->node[i], got, sizeof(got), &elected);
+		if (got[0] == '\0' ||
+		    (first[0] != '\0' && strcmp(first, got) != 0))
+			return false;
+		snprintf(first, sizeof(first), "%s", got);
+	}
+	for (int i = 0; i < NODES; i++) {
+		snprintf(id, sizeof(id), "127.0.0.1:%u",
+		         (unsigned)w->c->node[i].port);
+		if (i != w->not && strcmp(id, first) == 0)
+			w->leader = i;
+	}
+	return w->leader >= 0;
+}
+
+/* One POST in a thread of its own: the calls must be under way together. */
+struct post_call {
+	pthread_t thread;
+	const struct daemon *d;
+	const char *body;
+	int status;
+};
+
+static void *post_main(void *arg)
+{
+	struct post_call *p = arg;
+
+	p->status = daemon_json(p->d, "POST", "/v2/apps", p->body, NULL);
+	return NULL;
+}
+
+/* A leader elected while it loads the state holds the calls that reach it,
+ * its own and those its standbys forward, and serves them once it has
+ * loaded, instead of answering 503: the load is made to last 1.5 s
+ * (STADIOND_TEST_LOAD_DELAY_MS) and a POST goes to each node but the old
+ * leader, together, in that window. */
+static void test_held_while_loading(void)
+{
+	static const char *bodies[2] = {
+		"{\"id\": \"/ha/held-1\", \"cmd\": \"sleep 3600\", "
+		"\"cpus\": 0.01, \"mem\": 8, \"instances\": 1}",
+		"{\"id\": \"/ha/held-2\", \"cmd\": \"sleep 3600\", "
+		"\"cpus\": 0.01, \"mem\": 8, \"instances\": 1}",
+	};
+	struct cluster c = {0};
+	struct named_wait w = {.c = &c};
+	struct post_call calls[2];
+	bool started;
+	int l, n = 0;
+
+	setenv("STADIOND_TEST_LOAD_DELAY_MS", "1500", 1);
+	started = cluster_start(&c, "held");
+	unsetenv("STADIOND_TEST_LOAD_DELAY_MS");
+	if (!started || !CHECK((l = wait_leader(&c, -1, 20000)) >= 0))
+		goto out_stop;
+	CHECK_INT(daemon_json(&c.node[l], "DELETE", "/v2/leader", NULL, NULL),
+	          200);
+	/* Until the survivors name the new leader, a call could still be
+	 * forwarded to the old one, which is going. */
+	w.not = l;
+	if (!CHECK(wait_until(leader_named, &w, 5000)))
+		goto out_stop;
+	for (int i = 0; i < NODES; i++) {
+		if (i == l)
+			continue;
+		calls[n] = (struct post_call){.d = &c.node[i],
+		                              .body = bodies[n]};
+		if (!CHECK_INT(pthread_create(&calls[n].thread, NULL,
+		                              post_main, &calls[n]),
+		               0))
+			break;
+		n++;
+	}
+	for (int i = 0; i < n; i++) {
+		pthread_join(calls[i].thread, NULL);
+		CHECK_INT(calls[i].status, 201);
+	}
+	/* Both held by the new leader, whose load had not even begun. */
+	CHECK(daemon_log_contains(&c.node[w.leader],
+	                          "STADIOND_TEST_LOAD_DELAY_MS is set"));
+	CHECK_INT(wait_leader(&c, -1, 20000), w.leader);
+	CHECK_INT(daemon_json(&c.node[w.leader], "GET", "/v2/apps/ha/held-1",
+	                      NULL, NULL),
+	          200);
+	CHECK_INT(daemon_json(&c.node[w.leader], "GET", "/v2/apps/ha/held-2",
+	                      NULL, NULL),
+	          200);
+out_stop:
+	cluster_stop(&c);
+}
+
 /* ZooKeeper goes away under a running cluster: the leader stops leading
  * within the session timeout (its process replaced by a fresh one, same
  * pid), nobody leads while ZooKeeper is down, and once it is back a node
@@ -489,6 +599,8 @@ static CU_TestInfo ha_tests[] = {
 	 "doubled",
 	 test_failover},
 	{"DELETE /v2/leader moves the leadership", test_abdicate},
+	{"calls during a new leader's load are held, then served",
+	 test_held_while_loading},
 	{"ZooKeeper down and back: the leader stops, a leader comes back",
 	 test_zk_outage},
 	CU_TEST_INFO_NULL,
