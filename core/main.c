@@ -326,7 +326,8 @@ static void taken_over(void *arg, int rc, const char *errmsg)
 	now_acting(d);
 }
 
-static void take_over(evutil_socket_t fd, short what, void *arg)
+/* Elected: load the state; taken_over() goes on from there. */
+static void begin_take_over(evutil_socket_t fd, short what, void *arg)
 {
 	struct stadiond *d = arg;
 
@@ -350,7 +351,7 @@ static void leader_changed(void *arg)
 		return;
 	d->opening = true;
 	if (delay == NULL || (ms = strtol(delay, NULL, 10)) <= 0) {
-		take_over(-1, 0, d);
+		begin_take_over(-1, 0, d);
 		return;
 	}
 	log_warn("STADIOND_TEST_LOAD_DELAY_MS is set: the state is loaded "
@@ -359,7 +360,7 @@ static void leader_changed(void *arg)
 	         ms);
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	if ((d->load_delay = evtimer_new(d->base, take_over, d)) == NULL ||
+	if ((d->load_delay = evtimer_new(d->base, begin_take_over, d)) == NULL ||
 	    evtimer_add(d->load_delay, &tv) != 0)
 		give_up(d);
 }
