@@ -1177,13 +1177,15 @@ static void mirror_wake(void *arg)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* The worker has mirror work it can do now.  s->lock held. */
+/* The worker has mirror work it can do now: reads, once connected, or a
+ * new session for an expired one, even with nothing queued, for the
+ * watches that kept the copy current went with it.  s->lock held. */
 static bool mirror_due_locked(struct zk_store *s)
 {
-	return s->mirror != NULL && !s->first_op &&
-	       (s->zstate == ZOO_CONNECTED_STATE ||
-	        s->zstate == ZOO_EXPIRED_SESSION_STATE) &&
-	       now_ms() >= s->mirror_retry_at && zk_mirror_due(s->mirror);
+	if (s->mirror == NULL || s->first_op || now_ms() < s->mirror_retry_at)
+		return false;
+	return s->zstate == ZOO_EXPIRED_SESSION_STATE ||
+	       (s->zstate == ZOO_CONNECTED_STATE && zk_mirror_due(s->mirror));
 }
 
 /* One step of the mirror's reads.  Worker thread. */
