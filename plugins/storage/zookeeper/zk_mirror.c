@@ -361,8 +361,20 @@ static bool in_sorted(char *const *v, size_t n, const char *s)
 	return n > 0 && bsearch(&s, v, n, sizeof(char *), cmp_names) != NULL;
 }
 
+/* Out of memory half-way through an answer: nothing would read what it
+ * said again, so the mirror stops (as queue_push() does) rather than keep
+ * the hole.  -1. */
+static int answer_lost(struct zk_mirror *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->off = true;
+	queue_clear_locked(m);
+	pthread_mutex_unlock(&m->lock);
+	return -1;
+}
+
 /* Apply R's answers.  0, or -1 when one was an error (the read is queued
- * again). */
+ * again) or memory ran out (the mirror stops). */
 static int apply(struct zk_mirror *m, struct mreq *r)
 {
 	struct mnode *nd;
@@ -374,7 +386,7 @@ static int apply(struct zk_mirror *m, struct mreq *r)
 		} else if (r->dzrc != ZOK) {
 			retry |= WANT_DATA;
 		} else if ((nd = existing(m, r)) == NULL) {
-			return -1;
+			return answer_lost(m);
 		} else {
 			free(nd->data);
 			nd->data = r->data;
@@ -388,7 +400,7 @@ static int apply(struct zk_mirror *m, struct mreq *r)
 		} else if (r->kzrc != ZOK) {
 			retry |= WANT_KIDS;
 		} else if ((nd = existing(m, r)) == NULL) {
-			return -1;
+			return answer_lost(m);
 		} else {
 			/* Children gone: their trees go.  Children named that
 			 * the copy lacks: read them. */
@@ -399,7 +411,7 @@ static int apply(struct zk_mirror *m, struct mreq *r)
 					continue;
 				if ((kid = child_path(nd->path, nd->kids[i])) ==
 				    NULL)
-					return -1;
+					return answer_lost(m);
 				remove_tree(m, kid);
 				free(kid);
 			}
@@ -407,7 +419,7 @@ static int apply(struct zk_mirror *m, struct mreq *r)
 				char *kid = child_path(nd->path, r->kids[i]);
 
 				if (kid == NULL)
-					return -1;
+					return answer_lost(m);
 				if (find(m, kid) == NULL)
 					queue_push(m, kid, WANT_DATA | WANT_KIDS);
 				free(kid);
