@@ -1231,10 +1231,21 @@ static void mirror_take_over(struct zk_store *s, const struct zk_op *op)
 	if (s->mirror == NULL)
 		return;
 	if (op->c.kind == OP_GET || op->c.kind == OP_LIST) {
-		if (wait_connected(s, t0 + (uint64_t)s->timeout_ms) != 0)
-			why = "ZooKeeper is not reachable";
-		else if (zk_mirror_catch_up(s->mirror, s->zh, s->timeout_ms,
-		                            &reads, &why) == 0) {
+		uint64_t deadline = t0 + (uint64_t)s->timeout_ms, now;
+		size_t more;
+		int rc = 1;
+
+		why = "ZooKeeper is not reachable";
+		/* A lost connection fails the catch-up, not the copy
+		 * (zk_mirror.h): it starts again once reconnected. */
+		while (rc == 1 && wait_connected(s, deadline) == 0 &&
+		       (now = now_ms()) < deadline) {
+			rc = zk_mirror_catch_up(s->mirror, s->zh,
+			                        (int)(deadline - now), &more,
+			                        &why);
+			reads += more;
+		}
+		if (rc == 0) {
 			LOG(s, STADION_LOG_INFO,
 			    "reads come from the standby mirror of %s until "
 			    "the first write: %zu znodes, caught up with %zu "

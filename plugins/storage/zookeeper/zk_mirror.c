@@ -363,18 +363,18 @@ static bool in_sorted(char *const *v, size_t n, const char *s)
 
 /* Out of memory half-way through an answer: nothing would read what it
  * said again, so the mirror stops (as queue_push() does) rather than keep
- * the hole.  -1. */
+ * the hole.  ZSYSTEMERROR. */
 static int answer_lost(struct zk_mirror *m)
 {
 	pthread_mutex_lock(&m->lock);
 	m->off = true;
 	queue_clear_locked(m);
 	pthread_mutex_unlock(&m->lock);
-	return -1;
+	return ZSYSTEMERROR;
 }
 
-/* Apply R's answers.  0, or -1 when one was an error (the read is queued
- * again) or memory ran out (the mirror stops). */
+/* Apply R's answers.  ZOK, ZooKeeper's code when it failed a read (queued
+ * again), or ZSYSTEMERROR when memory ran out (the mirror stops). */
 static int apply(struct zk_mirror *m, struct mreq *r)
 {
 	struct mnode *nd;
@@ -433,9 +433,9 @@ static int apply(struct zk_mirror *m, struct mreq *r)
 	}
 	if (retry != 0) {
 		queue_push(m, r->item.path, retry);
-		return -1;
+		return retry & WANT_DATA ? r->dzrc : r->kzrc;
 	}
-	return 0;
+	return ZOK;
 }
 
 /* ---- The interface ------------------------------------------------------- */
@@ -505,14 +505,14 @@ int zk_mirror_step(struct zk_mirror *m, zhandle_t *zh)
 	struct mwait w = {.pending = 0};
 	struct mreq *reqs;
 	size_t n;
-	int rc = 0;
+	int rc = ZOK;
 
 	pthread_mutex_lock(&m->lock);
 	n = m->off ? 0 : (m->qn < STEP_MAX ? m->qn : STEP_MAX);
 	reqs = n > 0 ? calloc(n, sizeof(*reqs)) : NULL;
 	if (reqs == NULL) {
 		pthread_mutex_unlock(&m->lock);
-		return n > 0 ? -1 : 0;
+		return n > 0 ? ZSYSTEMERROR : ZOK;
 	}
 	/* From the end: the newest first, which does not matter, and no
 	 * moving of the rest. */
@@ -547,14 +547,16 @@ int zk_mirror_step(struct zk_mirror *m, zhandle_t *zh)
 	pthread_mutex_destroy(&w.lock);
 
 	for (size_t i = 0; i < n; i++) {
-		if (apply(m, &reqs[i]) != 0)
-			rc = -1;
+		int zrc = apply(m, &reqs[i]);
+
+		if (rc == ZOK)
+			rc = zrc;
 		free(reqs[i].item.path);
 		free(reqs[i].data);
 		strv_free(reqs[i].kids, reqs[i].n_kids);
 	}
 	free(reqs);
-	if (rc == 0 && !m->ready) {
+	if (rc == ZOK && !m->ready) {
 		pthread_mutex_lock(&m->lock);
 		m->ready = m->qn == 0 && !m->off;
 		pthread_mutex_unlock(&m->lock);
@@ -595,6 +597,13 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The connection failed a request: the session, and its watches, may
+ * live on. */
+static bool connection_lost(int zrc)
+{
+	return zrc == ZCONNECTIONLOSS || zrc == ZOPERATIONTIMEOUT;
+}
+
 int zk_mirror_catch_up(struct zk_mirror *m, zhandle_t *zh, int timeout_ms,
                        size_t *reads_r, const char **why_r)
 {
@@ -602,6 +611,7 @@ int zk_mirror_catch_up(struct zk_mirror *m, zhandle_t *zh, int timeout_ms,
 	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
 	const char *oom = "it was dropped (out of memory)";
 	bool off;
+	int zrc;
 
 	*reads_r = 0;
 	pthread_mutex_lock(&m->lock);
@@ -631,7 +641,7 @@ int zk_mirror_catch_up(struct zk_mirror *m, zhandle_t *zh, int timeout_ms,
 	pthread_mutex_destroy(&w.lock);
 	if (w.zrc != ZOK) {
 		*why_r = "ZooKeeper did not answer the sync";
-		return -1;
+		return connection_lost(w.zrc) ? 1 : -1;
 	}
 	/* Every change before the sync is queued now: read until none is. */
 	for (;;) {
@@ -655,9 +665,9 @@ int zk_mirror_catch_up(struct zk_mirror *m, zhandle_t *zh, int timeout_ms,
 			return -1;
 		}
 		*reads_r += qn < STEP_MAX ? qn : STEP_MAX;
-		if (zk_mirror_step(m, zh) != 0) {
+		if ((zrc = zk_mirror_step(m, zh)) != ZOK) {
 			*why_r = "ZooKeeper failed a read of the changes";
-			return -1;
+			return connection_lost(zrc) ? 1 : -1;
 		}
 	}
 }

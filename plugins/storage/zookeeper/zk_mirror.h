@@ -22,6 +22,13 @@
  * on, the elected node is the only writer, and its first write drops the
  * copy (zk_mirror_drop()).
  *
+ * Why a lost connection does not matter, and an expired session does.
+ * Reconnecting within the session, the client sets every watch again
+ * (SetWatches, before any other request), and ZooKeeper fires at once
+ * those whose znodes changed meanwhile: the rule above holds across the
+ * gap.  An expired session takes its watches along: the copy is read
+ * again (zk_mirror_reset()).
+ *
  * Threads.  The watcher runs on ZooKeeper's completion thread; it only
  * queues a read and calls WAKE.  Every other function is for the store's
  * worker thread (zk_mirror_due() for any thread).
@@ -59,8 +66,9 @@ bool zk_mirror_ready(const struct zk_mirror *m);
 size_t zk_mirror_count(const struct zk_mirror *m);
 
 /* Send the next queued reads (a pipelined batch) with ZH and apply the
- * answers.  0, or -1 when ZooKeeper failed one (it stays queued: call
- * again once the session is connected). */
+ * answers.  ZOK, or ZooKeeper's code for a read it failed (it stays
+ * queued: call again once the session is connected), or ZSYSTEMERROR
+ * when memory ran out. */
 int zk_mirror_step(struct zk_mirror *m, zhandle_t *zh);
 
 /* Forget the copy and read everything again: the session whose watches
@@ -71,7 +79,9 @@ void zk_mirror_reset(struct zk_mirror *m);
  * for at most TIMEOUT_MS.  0 with *READS_R the reads that took: the mirror
  * now answers zk_mirror_get() and zk_mirror_list() and ignores events.
  * -1 with *WHY_R (static text) saying why the copy cannot be used; the
- * caller then drops it. */
+ * caller then drops it.  1, with *WHY_R too, when the connection failed a
+ * request: the copy is as good as before, and another call once the
+ * session is connected again goes on from there. */
 int zk_mirror_catch_up(struct zk_mirror *m, zhandle_t *zh, int timeout_ms,
                        size_t *reads_r, const char **why_r);
 
