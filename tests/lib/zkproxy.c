@@ -20,7 +20,9 @@
 #include "lib/loopback.h"
 #include "lib/zkproxy.h"
 
-#define GETDATA_OP 4 /* ZooKeeper's opcode (zookeeper/proto.h) */
+/* ZooKeeper's opcodes (zookeeper/proto.h) */
+#define GETDATA_OP 4
+#define SYNC_OP 9
 
 static uint32_t be32(const unsigned char *p)
 {
@@ -28,10 +30,12 @@ static uint32_t be32(const unsigned char *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
+/* To socket FD: a connection the client gave up on while it waited, cut
+ * off, is relayed at the mend, and must not raise SIGPIPE. */
 static bool write_all(int fd, const unsigned char *p, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -65,15 +69,25 @@ static bool woken(struct zk_proxy *p)
 	return stop;
 }
 
-/* FRAME (LEN bytes, after its length) is a getData of the trap's path.
- * p->lock held. */
+static bool is_cut(struct zk_proxy *p)
+{
+	bool cut;
+
+	pthread_mutex_lock(&p->lock);
+	cut = p->cut;
+	pthread_mutex_unlock(&p->lock);
+	return cut;
+}
+
+/* FRAME (LEN bytes, after its length) is the trap's request.  p->lock
+ * held. */
 static bool is_trapped(const struct zk_proxy *p, const unsigned char *frame,
                        size_t len)
 {
 	size_t tlen = strlen(p->trap);
 
 	/* xid, type, then the path as a length and its bytes. */
-	return tlen > 0 && len >= 12 + tlen && be32(frame + 4) == GETDATA_OP &&
+	return tlen > 0 && len >= 12 + tlen && be32(frame + 4) == p->trap_op &&
 	       be32(frame + 8) == tlen &&
 	       memcmp(frame + 12, p->trap, tlen) == 0;
 }
@@ -102,6 +116,8 @@ static bool forward(struct zk_proxy *p, struct pending *pd, int sfd)
 			p->trap[0] = '\0';
 			p->held = true;
 			pthread_cond_broadcast(&p->cond);
+			if (p->trap_holds_it)
+				break;
 		}
 		pd->first = false;
 		if (!(ok = write_all(sfd, pd->buf + off, 4 + flen)))
@@ -141,13 +157,22 @@ static int connect_server(uint16_t port)
 	return fd;
 }
 
-/* Relay one client on CFD until either side closes or the relay stops;
- * whether it stops. */
+/* The server answered a connection for the first time. */
+static void count_answer(struct zk_proxy *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->answered++;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Relay one client on CFD until either side closes, the client is cut
+ * off, or the relay stops; whether it stops. */
 static bool relay(struct zk_proxy *p, int cfd)
 {
 	struct pending pd = {.first = true};
 	int sfd = connect_server(p->server_port);
-	bool stop = false;
+	bool stop = false, answered = false;
 
 	while (sfd >= 0) {
 		struct pollfd fds[3] = {{.fd = p->wake[0], .events = POLLIN},
@@ -158,12 +183,16 @@ static bool relay(struct zk_proxy *p, int cfd)
 
 		if (poll(fds, 3, -1) < 0 && errno != EINTR)
 			break;
-		if (fds[0].revents != 0 && (stop = woken(p)))
+		if (fds[0].revents != 0 && ((stop = woken(p)) || is_cut(p)))
 			break;
-		if (fds[1].revents != 0 &&
-		    ((n = read(sfd, buf, sizeof(buf))) <= 0 ||
-		     !write_all(cfd, buf, (size_t)n)))
-			break;
+		if (fds[1].revents != 0) {
+			if ((n = read(sfd, buf, sizeof(buf))) <= 0 ||
+			    !write_all(cfd, buf, (size_t)n))
+				break;
+			if (!answered)
+				count_answer(p);
+			answered = true;
+		}
 		if (fds[2].revents != 0) {
 			if ((n = read(cfd, buf, sizeof(buf))) <= 0)
 				break;
@@ -181,6 +210,12 @@ static bool relay(struct zk_proxy *p, int cfd)
 	free(pd.buf);
 	if (sfd >= 0)
 		close(sfd);
+	/* The requests held went with the connection.  Not earlier, in
+	 * zk_proxy_cut(): released before the relay has seen the cut, they
+	 * could still reach the server. */
+	pthread_mutex_lock(&p->lock);
+	p->held = false;
+	pthread_mutex_unlock(&p->lock);
 	return stop;
 }
 
@@ -190,8 +225,12 @@ static void *proxy_main(void *arg)
 	bool stop = false;
 
 	while (!stop) {
-		struct pollfd fds[2] = {{.fd = p->wake[0], .events = POLLIN},
-		                        {.fd = p->lfd, .events = POLLIN}};
+		/* Cut off, the client's connections wait in the backlog,
+		 * unanswered, as behind a partition: closed at once, they
+		 * would fill the client's log with a failure each. */
+		struct pollfd fds[2] = {
+			{.fd = p->wake[0], .events = POLLIN},
+			{.fd = p->lfd, .events = is_cut(p) ? 0 : POLLIN}};
 		int cfd;
 
 		if (poll(fds, 2, -1) < 0 && errno != EINTR)
@@ -243,17 +282,45 @@ fail_close_listen:
 	return -1;
 }
 
-void zk_proxy_trap(struct zk_proxy *p, const char *path)
+static void set_trap(struct zk_proxy *p, const char *path, uint32_t op,
+                     bool holds_it)
 {
 	pthread_mutex_lock(&p->lock);
 	snprintf(p->trap, sizeof(p->trap), "%s", path);
+	p->trap_op = op;
+	p->trap_holds_it = holds_it;
 	pthread_mutex_unlock(&p->lock);
 }
 
-bool zk_proxy_wait_held(struct zk_proxy *p, int ms)
+void zk_proxy_trap(struct zk_proxy *p, const char *path)
+{
+	set_trap(p, path, GETDATA_OP, false);
+}
+
+void zk_proxy_trap_sync(struct zk_proxy *p, const char *path)
+{
+	set_trap(p, path, SYNC_OP, true);
+}
+
+static bool is_held(const struct zk_proxy *p, unsigned n)
+{
+	(void)n;
+	return p->held;
+}
+
+static bool has_answered(const struct zk_proxy *p, unsigned n)
+{
+	return p->answered >= n;
+}
+
+/* Wait up to MS until DONE(P, N), which looks at what p->lock guards;
+ * whether it holds. */
+static bool wait_for(struct zk_proxy *p,
+                     bool (*done)(const struct zk_proxy *, unsigned),
+                     unsigned n, int ms)
 {
 	struct timespec ts;
-	bool held;
+	bool ok;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += ms / 1000;
@@ -263,12 +330,17 @@ bool zk_proxy_wait_held(struct zk_proxy *p, int ms)
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&p->lock);
-	while (!p->held &&
+	while (!done(p, n) &&
 	       pthread_cond_timedwait(&p->cond, &p->lock, &ts) == 0)
 		;
-	held = p->held;
+	ok = done(p, n);
 	pthread_mutex_unlock(&p->lock);
-	return held;
+	return ok;
+}
+
+bool zk_proxy_wait_held(struct zk_proxy *p, int ms)
+{
+	return wait_for(p, is_held, 0, ms);
 }
 
 void zk_proxy_release(struct zk_proxy *p)
@@ -278,6 +350,27 @@ void zk_proxy_release(struct zk_proxy *p)
 	p->held = false;
 	pthread_mutex_unlock(&p->lock);
 	poke(p);
+}
+
+void zk_proxy_cut(struct zk_proxy *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->cut = true;
+	pthread_mutex_unlock(&p->lock);
+	poke(p);
+}
+
+void zk_proxy_mend(struct zk_proxy *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->cut = false;
+	pthread_mutex_unlock(&p->lock);
+	poke(p);
+}
+
+bool zk_proxy_wait_answered(struct zk_proxy *p, unsigned n, int ms)
+{
+	return wait_for(p, has_answered, n, ms);
 }
 
 void zk_proxy_stop(struct zk_proxy *p)

@@ -24,6 +24,13 @@
  *   created between  W deletes a znode and puts it again between the two
  *                    requests of one of M's reads, which a relay between M
  *                    and the server holds apart (tests/lib/zkproxy.h);
+ *   reconnected      W changes the tree while relays keep two standbys
+ *                    from the server for less than their session timeout:
+ *                    the changes reach them when the client sets their
+ *                    watches again on reconnecting, also when the first
+ *                    read's catch-up lost its sync with the connection;
+ *   expired          the same, for longer than M's session timeout: M
+ *                    reads everything again under a new session;
  *   off              "standby_mirror": false, and a value that is no bool.
  *
  * A held standby.  A standby follows changes in the background, so
@@ -73,6 +80,16 @@
 #define MAX_STANDBYS 2
 #define BIG_LEN 200000   /* over compression_threshold_bytes (65536) */
 
+/* A cut-off that a session outlives, and one it does not: the server
+ * expires a session within a tick (500 ms, zkserver.c) after its timeout,
+ * and the second cut-off leaves a late expirer a second more. */
+#define OUTLIVED_SESSION ", \"session_timeout_ms\": 4000"
+#define OUTLIVED_CUT_MS 1000
+#define EXPIRING_SESSION ", \"session_timeout_ms\": 2000"
+#define EXPIRING_CUT_MS 3500
+/* What the store logs when it replaces an expired session. */
+#define EXPIRED_TEXT "expired; opening a new one"
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -92,7 +109,8 @@ static char test_dir[PATH_MAX];   /* W's plugin copy and configuration */
 static char zpath[64];            /* this test's znode path */
 static struct bench_store w;      /* W; w.evb is the loop of both */
 static const char *m_hosts;       /* where standbys connect */
-static struct zk_proxy proxy;     /* zeroed when not running */
+/* Relays between standbys and the server, zeroed when not running. */
+static struct zk_proxy proxies[MAX_STANDBYS];
 
 /* The lines of zk_mirror.h's contract, for this test's path; MIRROR_TEXT
  * is in each of them, and not in "standby mirror off". */
@@ -158,7 +176,8 @@ static void stores_close(void)
 {
 	standbys_close();
 	bench_store_close(&w);
-	zk_proxy_stop(&proxy);
+	for (size_t i = 0; i < MAX_STANDBYS; i++)
+		zk_proxy_stop(&proxies[i]);
 }
 
 static void teardown(void)
@@ -191,6 +210,18 @@ static bool wait_until(bool (*done)(void *), void *arg, int ms)
 		event_base_loop(w.evb, EVLOOP_ONCE);
 	event_free(tick);
 	return ok;
+}
+
+static bool never(void *arg)
+{
+	return false;
+}
+
+/* Run the loop for MS (none when it is not positive). */
+static void run_for(double ms)
+{
+	if (ms > 0)
+		wait_until(never, NULL, (int)ms);
 }
 
 /* ------------------------------------------------------------------------
@@ -317,23 +348,30 @@ static struct standby *standby_open(const char *name, const char *extra,
 	return sb;
 }
 
-/* A copy of the first line SB logged that contains TEXT, or NULL. */
-static char *line_with(struct standby *sb, const char *text)
+/* A copy of the NTH line (from 1) SB logged that contains TEXT, or
+ * NULL. */
+static char *nth_line_with(struct standby *sb, const char *text, size_t nth)
 {
 	char *copy = NULL;
 
 	pthread_mutex_lock(&sb->lock);
 	for (size_t i = 0; i < sb->n_lines && copy == NULL; i++)
-		if (strstr(sb->lines[i], text) != NULL &&
+		if (strstr(sb->lines[i], text) != NULL && --nth == 0 &&
 		    (copy = strdup(sb->lines[i])) == NULL)
 			abort();
 	pthread_mutex_unlock(&sb->lock);
 	return copy;
 }
 
+static char *line_with(struct standby *sb, const char *text)
+{
+	return nth_line_with(sb, text, 1);
+}
+
 struct line_wait {
 	struct standby *sb;
 	const char *text;
+	size_t nth;
 	char *line;
 };
 
@@ -341,17 +379,23 @@ static bool line_came(void *arg)
 {
 	struct line_wait *lw = arg;
 
-	return (lw->line = line_with(lw->sb, lw->text)) != NULL;
+	return (lw->line = nth_line_with(lw->sb, lw->text, lw->nth)) != NULL;
 }
 
-/* The line SB logs with TEXT in it, waited for MS at the most: owned, or
- * NULL. */
-static char *wait_line(struct standby *sb, const char *text, int ms)
+/* The NTH line SB logs with TEXT in it, waited for MS at the most: owned,
+ * or NULL. */
+static char *wait_nth_line(struct standby *sb, const char *text, size_t nth,
+                           int ms)
 {
-	struct line_wait lw = {sb, text, NULL};
+	struct line_wait lw = {sb, text, nth, NULL};
 
 	wait_until(line_came, &lw, ms);
 	return lw.line;
+}
+
+static char *wait_line(struct standby *sb, const char *text, int ms)
+{
+	return wait_nth_line(sb, text, 1, ms);
 }
 
 /* The number right after TEXT in LINE, or -1. */
@@ -1181,9 +1225,9 @@ static void test_created_between(void)
 	char trap[128];
 
 	if (!CHECK(w.state != NULL) ||
-	    !CHECK_INT(zk_proxy_start(&proxy, zk.port), 0))
+	    !CHECK_INT(zk_proxy_start(&proxies[0], zk.port), 0))
 		goto out;
-	m_hosts = proxy.hosts;
+	m_hosts = proxies[0].hosts;
 	tfmt(trap, sizeof(trap), "%s/x/k", zpath);
 	/* x/other keeps x, so that only x/k goes and comes back. */
 	if (!CHECK_INT(put_str(w.state, "x/k", "first"), 0) ||
@@ -1191,17 +1235,142 @@ static void test_created_between(void)
 	    !CHECK((m = standby_open("M", "", false, NULL)) != NULL) ||
 	    !ready_with(m, 3))
 		goto out;
-	zk_proxy_trap(&proxy, trap);
+	zk_proxy_trap(&proxies[0], trap);
 	if (!CHECK_INT(del(w.state, "x/k"), 0) ||
-	    !CHECK(zk_proxy_wait_held(&proxy, WAIT_MS)) ||
+	    !CHECK(zk_proxy_wait_held(&proxies[0], WAIT_MS)) ||
 	    !CHECK_INT(put_str(w.state, "x/k", "second"), 0))
 		goto out;
-	zk_proxy_release(&proxy);
+	zk_proxy_release(&proxies[0]);
 	if (walk(m->state, "M", &wm) && walk(w.state, "W", &wk))
 		walks_equal(&wk, "W", &wm, "M");
 	served_from_mirror(m, wk.n);
 out:
 	stores_close();
+	walk_free(&wk);
+	walk_free(&wm);
+}
+
+/* Standby NAME with CONF through a relay of its own, PROXY, whose mirror
+ * logged its ready line with the N_KEYS of W's tree; NULL (a failed
+ * check) otherwise. */
+static struct standby *standby_relayed(const char *name, const char *conf,
+                                       struct zk_proxy *proxy, size_t n_keys)
+{
+	struct standby *sb;
+
+	if (!CHECK_INT(zk_proxy_start(proxy, zk.port), 0))
+		return NULL;
+	m_hosts = proxy->hosts;
+	sb = standby_open(name, conf, false, NULL);
+	return CHECK(sb != NULL) && ready_with(sb, (long long)n_keys) ? sb
+	                                                             : NULL;
+}
+
+/* Cut the standbys of the first N relays off the server; when to let them
+ * back: CUT_MS from now. */
+static double cut_off(size_t n, int cut_ms)
+{
+	for (size_t i = 0; i < n; i++)
+		zk_proxy_cut(&proxies[i]);
+	return now_ms() + cut_ms;
+}
+
+/* Let them back at END (now_ms() time), however long W's changes took. */
+static void mend_at(double end, size_t n)
+{
+	run_for(end - now_ms());
+	for (size_t i = 0; i < n; i++)
+		zk_proxy_mend(&proxies[i]);
+}
+
+/* M1 and M2 lose their connections while W changes the tree, and get
+ * them back within their sessions: the client sets their watches again,
+ * and ZooKeeper fires those of the znodes that changed meanwhile.  M1's
+ * first read comes once the server answered its reconnection.  M2's comes
+ * just before the cut, whose connection takes along the sync of M2's
+ * catch-up (its relay holds it): the catch-up must start again once M2 is
+ * back, its sync then the first request after the watches. */
+static void test_reconnected(void)
+{
+	struct walk before = {0}, wk = {0}, wm[2] = {{0}};
+	static const char *const names[] = {"M1", "M2"};
+	struct call first = {0}; /* M2's: destroy() calls it if late */
+	struct standby *m[2];
+	double end;
+	char *line;
+	bool ok;
+
+	if (!CHECK(w.state != NULL) || !write_tree() ||
+	    !walk(w.state, "W", &before))
+		goto out;
+	for (size_t i = 0; i < 2; i++)
+		if ((m[i] = standby_relayed(names[i], OUTLIVED_SESSION,
+		                            &proxies[i], before.n)) == NULL)
+			goto out;
+	zk_proxy_trap_sync(&proxies[1], zpath);
+	start_list(m[1]->state, &first, "");
+	if (!CHECK(zk_proxy_wait_held(&proxies[1], WAIT_MS)))
+		goto out;
+	end = cut_off(2, OUTLIVED_CUT_MS);
+	ok = change_tree();
+	mend_at(end, 2);
+	if (!ok || !CHECK(zk_proxy_wait_answered(&proxies[0], 2, WAIT_MS)) ||
+	    !wait_calls(&first, 1) || !CHECK_INT(first.rc, 0))
+		goto out;
+	if (!walk(m[0]->state, "M1", &wm[0]) ||
+	    !walk(m[1]->state, "M2", &wm[1]) || !walk(w.state, "W", &wk))
+		goto out;
+	for (size_t i = 0; i < 2; i++) {
+		walks_equal(&wk, "W", &wm[i], names[i]);
+		served_from_mirror(m[i], wk.n);
+		/* The session lived: the changes came by its watches. */
+		CHECK((line = line_with(m[i], EXPIRED_TEXT)) == NULL);
+		free(line);
+	}
+out:
+	stores_close();
+	call_clear(&first);
+	walk_free(&before);
+	walk_free(&wk);
+	walk_free(&wm[0]);
+	walk_free(&wm[1]);
+}
+
+/* M is cut off for longer than its session timeout while W changes the
+ * tree.  The watches went with the session: the store opens a new one,
+ * and the mirror reads everything again, before any operation comes. */
+static void test_expired(void)
+{
+	struct walk before = {0}, wk = {0}, wm = {0};
+	char *ready = NULL, *expired = NULL;
+	struct standby *m;
+	double end;
+	bool ok;
+
+	if (!CHECK(w.state != NULL) || !write_tree() ||
+	    !walk(w.state, "W", &before) ||
+	    (m = standby_relayed("M", EXPIRING_SESSION, &proxies[0],
+	                         before.n)) == NULL)
+		goto out;
+	end = cut_off(1, EXPIRING_CUT_MS);
+	ok = change_tree();
+	mend_at(end, 1);
+	/* Missing only if the server expired nothing for a second after it
+	 * was due (EXPIRING_CUT_MS). */
+	if (!ok ||
+	    !CHECK((expired = wait_line(m, EXPIRED_TEXT, WAIT_MS)) != NULL) ||
+	    !CHECK((ready = wait_nth_line(m, ready_text, 2, WAIT_MS)) != NULL))
+		goto out;
+	if (walk(m->state, "M", &wm) && walk(w.state, "W", &wk)) {
+		walks_equal(&wk, "W", &wm, "M");
+		served_from_mirror(m, wk.n);
+		CHECK_INT(number_after(ready, ready_text), (long long)wk.n + 1);
+	}
+out:
+	stores_close();
+	free(ready);
+	free(expired);
+	walk_free(&before);
 	walk_free(&wk);
 	walk_free(&wm);
 }
@@ -1248,6 +1417,9 @@ static CU_TestInfo mirror_tests[] = {
 	 test_write_ends_it},
 	{"a znode created between the two reads of one",
 	 test_created_between},
+	{"changes while a standby was cut off, its session alive",
+	 test_reconnected},
+	{"changes while a standby's session expired", test_expired},
 	{"standby_mirror false, and not a bool", test_off},
 	CU_TEST_INFO_NULL,
 };
