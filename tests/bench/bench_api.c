@@ -98,29 +98,12 @@ static int make_scratch(void)
 	return 0;
 }
 
-/* Write N agents ({"simulated": SIMULATED}, CPUS and MEM each) to
- * <scratch>/agents.json and put its path into BUF. */
+/* bench_write_agents() to <scratch>/agents.json, its path into BUF. */
 static int write_agents(char *buf, size_t len, int n, bool simulated,
                         double cpus, double mem)
 {
-	FILE *f;
-
 	snprintf(buf, len, "%s/agents.json", scratch);
-	if ((f = fopen(buf, "w")) == NULL) {
-		fprintf(stderr, "bench_api: cannot write %s: %s\n", buf,
-		        strerror(errno));
-		return -1;
-	}
-	fputc('[', f);
-	for (int i = 0; i < n; i++)
-		fprintf(f,
-		        "%s{\"hostname\": \"agent-%d\", \"cpus\": %g, "
-		        "\"mem\": %g, \"disk\": 100000, \"ports\": "
-		        "\"31000-32000\", \"simulated\": %s}",
-		        i > 0 ? ",\n" : "", i, cpus, mem,
-		        simulated ? "true" : "false");
-	fputs("]\n", f);
-	return fclose(f) == 0 ? 0 : -1;
+	return bench_write_agents(buf, n, simulated, cpus, mem);
 }
 
 /* ---- Talking to the daemon ---------------------------------------------- */

@@ -38,7 +38,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -434,28 +433,6 @@ struct cluster {
 	const char *plugin_conf; /* --plugin_conf of every node, or NULL */
 };
 
-static int write_agents(const char *path, int n)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL) {
-		fprintf(stderr, "bench_cluster: cannot write %s: %s\n", path,
-		        strerror(errno));
-		return -1;
-	}
-	/* Simulated: 10,000 instances cost nothing to "run", only the
-	 * scheduler and the store are measured. */
-	fputc('[', f);
-	for (int i = 0; i < n; i++)
-		fprintf(f,
-		        "%s{\"hostname\": \"agent-%d\", \"cpus\": 20, "
-		        "\"mem\": 1000000, \"disk\": 100000, \"ports\": "
-		        "\"31000-32000\", \"simulated\": true}",
-		        i > 0 ? ",\n" : "", i);
-	fputs("]\n", f);
-	return fclose(f) == 0 ? 0 : -1;
-}
-
 static int node_start(struct cluster *c, int i)
 {
 	const char *args[] = {"--zk", c->zk_url, "--zk_session_timeout",
@@ -478,7 +455,9 @@ static int cluster_start(struct cluster *c, const struct zk_server *zk,
 		return -1;
 	snprintf(c->agents, sizeof(c->agents), "%s/agents.json",
 	         c->shared.data_dir);
-	if (write_agents(c->agents, 100) != 0)
+	/* Simulated: 10,000 instances cost nothing to "run", only the
+	 * scheduler and the store are measured. */
+	if (bench_write_agents(c->agents, 100, true, 20, 1000000) != 0)
 		return -1;
 	for (int i = 0; i < NODES; i++)
 		if (node_start(c, i) != 0)

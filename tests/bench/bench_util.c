@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,4 +52,26 @@ long bench_arg_or(int argc, char **argv, int i, long dflt)
 		exit(2);
 	}
 	return v;
+}
+
+int bench_write_agents(const char *path, int n, bool simulated, double cpus,
+                       double mem)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL) {
+		fprintf(stderr, "bench: cannot write %s: %s\n", path,
+		        strerror(errno));
+		return -1;
+	}
+	fputc('[', f);
+	for (int i = 0; i < n; i++)
+		fprintf(f,
+		        "%s{\"hostname\": \"agent-%d\", \"cpus\": %g, "
+		        "\"mem\": %g, \"disk\": 100000, \"ports\": "
+		        "\"31000-32000\", \"simulated\": %s}",
+		        i > 0 ? ",\n" : "", i, cpus, mem,
+		        simulated ? "true" : "false");
+	fputs("]\n", f);
+	return fclose(f) == 0 ? 0 : -1;
 }

@@ -384,6 +384,21 @@ out_stop:
 	cluster_stop(&c);
 }
 
+/* A cluster under NAME whose leader runs the 3 tasks of app_body: the
+ * leader, or -1 (with the failed check). */
+static int start_with_web(struct cluster *c, const char *name)
+{
+	int l;
+
+	if (!cluster_start(c, name) ||
+	    !CHECK((l = wait_leader(c, -1, 20000)) >= 0))
+		return -1;
+	CHECK_INT(post(&c->node[l], app_body), 201);
+	if (!CHECK(wait_running(&c->node[l], "/v2/apps/ha/web", 3)))
+		return -1;
+	return l;
+}
+
 /* DELETE /v2/leader through a standby: the leader answers, steps down
  * (and comes back as a standby, the same process), another node leads,
  * and the tasks are untouched. */
@@ -396,11 +411,7 @@ static void test_abdicate(void)
 	pid_t old_pid;
 	int64_t t0;
 
-	if (!cluster_start(&c, "abdicate") ||
-	    !CHECK((l = wait_leader(&c, -1, 20000)) >= 0))
-		goto out_stop;
-	CHECK_INT(post(&c.node[l], app_body), 201);
-	if (!CHECK(wait_running(&c.node[l], "/v2/apps/ha/web", 3)))
+	if ((l = start_with_web(&c, "abdicate")) < 0)
 		goto out_stop;
 	tasks_seen(&c, before, sizeof(before));
 	CHECK(standbys_mirror(&c, l));
@@ -550,11 +561,7 @@ static void test_zk_outage(void)
 	pid_t pids[NODES];
 	int64_t t0;
 
-	if (!cluster_start(&c, "outage") ||
-	    !CHECK((l = wait_leader(&c, -1, 20000)) >= 0))
-		goto out_stop;
-	CHECK_INT(post(&c.node[l], app_body), 201);
-	if (!CHECK(wait_running(&c.node[l], "/v2/apps/ha/web", 3)))
+	if ((l = start_with_web(&c, "outage")) < 0)
 		goto out_stop;
 	/* Right away: launches not stored yet are adopted all the same
 	 * (their instances were stored as Scheduled first). */
